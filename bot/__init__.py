@@ -1,0 +1,1 @@
+"""commops: Slack chat-ops for Capillary and Comm customer messaging."""

@@ -1,0 +1,1 @@
+"""Slack-facing listeners: one module per command family, each exposing ``register(app, services)``."""
