@@ -1,0 +1,33 @@
+"""Work that goes on after a request was acknowledged: tracked, logged when it fails, drained at shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+log = logging.getLogger("commops.background")
+
+
+class BackgroundWork:
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def spawn(self, work: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(work, name=name)
+        self._tasks.add(task)  # a strong reference: the loop keeps only weak ones
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    @property
+    def pending(self) -> int:
+        return len(self._tasks)
+
+    async def drain(self, timeout: float) -> int:
+        """Wait up to ``timeout`` seconds for work in progress; returns how many were still running."""
+        if not self._tasks:
+            return 0
+        log.info("waiting up to %.0f s for %d requests in progress", timeout, len(self._tasks))
+        _done, still = await asyncio.wait(set(self._tasks), timeout=timeout)
+        return len(still)

@@ -1,0 +1,96 @@
+"""Typed failures of vendor calls, each carrying a sentence a person understands.
+
+Handlers show ``error.sentence``; the audit log keeps ``code`` and ``request_id``. Nothing here ever holds a
+credential: sentences are built from the vendor's message and our own words only.
+"""
+
+from __future__ import annotations
+
+
+class VendorError(Exception):
+    """A vendor call failed. ``retryable``: the same call may succeed later; ``maybe_applied``: the vendor may
+    have acted on the request before it failed (a timeout after sending, an unreadable answer)."""
+
+    retryable = False
+
+    def __init__(
+        self,
+        sentence: str,
+        *,
+        vendor: str,
+        code: int | None = None,
+        http_status: int | None = None,
+        request_id: str | None = None,
+        maybe_applied: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(sentence)
+        self.sentence = sentence
+        self.vendor = vendor
+        self.code = code
+        self.http_status = http_status
+        self.request_id = request_id
+        self.maybe_applied = maybe_applied
+        self.retry_after = retry_after
+
+    @property
+    def kind(self) -> str:
+        """A short stable name for logs and the audit log, e.g. ``not_found``."""
+        return _KIND_NAMES.get(type(self), "vendor_error")
+
+
+class NotFound(VendorError):
+    """The thing named does not exist (Capillary 4223, HTTP 404)."""
+
+
+class InvalidInput(VendorError):
+    """The vendor rejected the request's content (HTTP 400, 422)."""
+
+
+class AuthFailed(VendorError):
+    """The credentials were refused (HTTP 401, OAuth 320001)."""
+
+
+class AccessDenied(VendorError):
+    """The credentials are valid but lack a grant (HTTP 403, Capillary 4000)."""
+
+
+class RateLimited(VendorError):
+    """Too many requests (HTTP 429)."""
+
+    retryable = True
+
+
+class Unavailable(VendorError):
+    """The vendor is busy or down (5xx, 503/4001, 461, 521)."""
+
+    retryable = True
+
+
+class Timeout(VendorError):
+    """No answer in time."""
+
+    retryable = True
+
+
+class ConnectionFailed(VendorError):
+    """The vendor could not be reached at all; the request was never sent."""
+
+    retryable = True
+
+
+class MalformedResponse(VendorError):
+    """The vendor answered something we cannot read."""
+
+
+_KIND_NAMES: dict[type[VendorError], str] = {
+    NotFound: "not_found",
+    InvalidInput: "invalid_input",
+    AuthFailed: "auth_failed",
+    AccessDenied: "access_denied",
+    RateLimited: "rate_limited",
+    Unavailable: "unavailable",
+    Timeout: "timeout",
+    ConnectionFailed: "connection_failed",
+    MalformedResponse: "malformed_response",
+}
