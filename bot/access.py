@@ -1,0 +1,328 @@
+"""The access policy: who may do which action, and where.
+
+A policy is a TOML file of ``[[grant]]`` tables (see DESIGN.md). The rules:
+
+- an action that changes data (``resend``, ``campaign.pause`` …) is denied unless a grant covers it;
+- ``audit.read`` shows everyone's actions, so it is denied unless granted, like a change;
+- the read-only ``campaign.status`` and ``campaign.list`` are open to every member until some grant names
+  them *explicitly*; then only their grants allow them. A pattern (``campaign.*``, ``*``) does not close them:
+  granting more to some people must not take anything away from everyone else.
+
+A grant matches when the user is listed in ``users`` or is a member of a listed ``usergroups`` entry, and,
+when the grant has ``channels``, the request comes from one of them.
+
+This module knows nothing of Slack's SDKs: user group membership arrives through :class:`GroupDirectory`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+import tomllib
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from bot.settings import SettingsError
+
+log = logging.getLogger("commops.access")
+
+ACTIONS: tuple[str, ...] = (
+    "resend", "campaign.pause", "campaign.resume", "campaign.stop", "campaign.status", "campaign.list",
+    "comm.upsert", "alerts.resend", "audit.read",
+)
+CHANGES_DATA = frozenset({"resend", "campaign.pause", "campaign.resume", "campaign.stop", "comm.upsert",
+                          "alerts.resend"})
+OPEN_READS = frozenset({"campaign.status", "campaign.list"})
+
+GROUP_TTL_SECONDS = 60.0
+_FIELDS = ("actions", "users", "usergroups", "channels")
+_ID_SHAPES: dict[str, tuple[re.Pattern[str], str]] = {
+    "users": (re.compile(r"[UW][A-Z0-9]{2,}"), "a Slack user id (U… or W…, e.g. U012ABCDEF)"),
+    "usergroups": (re.compile(r"S[A-Z0-9]{2,}"), "a Slack user group id (S…, e.g. S0614TZR7)"),
+    "channels": (re.compile(r"[CGD][A-Z0-9]{2,}"), "a Slack channel id (C…, G… or D…, e.g. C0OPS0001)"),
+}
+
+
+class PolicyError(SettingsError):
+    """The policy file is unreadable or wrong; ``str(error)`` is one line naming the file, grant and field."""
+
+
+def matches(pattern: str, action: str) -> bool:
+    """``*`` matches everything, ``campaign.*`` a family, anything else only itself."""
+    if pattern == "*" or pattern == action:
+        return True
+    return pattern.endswith(".*") and action.startswith(pattern[:-1])
+
+
+# --- the policy ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Grant:
+    number: int  # 1-based position in the file, for messages and the audit log
+    actions: tuple[str, ...]
+    users: frozenset[str] = frozenset()
+    usergroups: frozenset[str] = frozenset()
+    channels: frozenset[str] | None = None  # None: every channel
+
+    def covers(self, action: str) -> bool:
+        return any(matches(pattern, action) for pattern in self.actions)
+
+    def allows_channel(self, channel_id: str | None) -> bool:
+        return self.channels is None or channel_id in self.channels
+
+
+@dataclass(frozen=True)
+class Policy:
+    grants: tuple[Grant, ...]
+    source: str  # where it came from, for messages
+
+    @property
+    def named(self) -> frozenset[str]:
+        """Actions some grant names exactly (what closes an open read)."""
+        return frozenset(action for grant in self.grants for action in grant.actions)
+
+    def restricts(self, action: str) -> bool:
+        return action not in OPEN_READS or action in self.named
+
+
+def parse_policy(text: str, source: str) -> Policy:
+    """Validate a policy's TOML text; :class:`PolicyError` names the first problem."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise PolicyError(f"ACCESS_POLICY {source}: not valid TOML: {error}") from None
+    unknown = sorted(set(data) - {"grant"})
+    if unknown:
+        raise PolicyError(f"ACCESS_POLICY {source}: unknown key {unknown[0]!r}; the file holds only [[grant]] tables")
+    tables = data.get("grant", [])
+    if not isinstance(tables, list) or not all(isinstance(table, dict) for table in tables):
+        raise PolicyError(f"ACCESS_POLICY {source}: 'grant' must be written as [[grant]] tables")
+    return Policy(tuple(_grant(table, number, source) for number, table in enumerate(tables, start=1)), source)
+
+
+def _grant(table: Mapping[str, Any], number: int, source: str) -> Grant:
+    where = f"ACCESS_POLICY {source}: grant {number}"
+    unknown = sorted(set(table) - set(_FIELDS))
+    if unknown:
+        raise PolicyError(f"{where}: unknown field {unknown[0]!r} (expected {', '.join(_FIELDS)})")
+    if "actions" not in table:
+        raise PolicyError(f"{where}: field actions is missing: list the actions it grants, e.g. [\"resend\"]")
+    actions = _strings(table["actions"], f"{where}, field actions")
+    for pattern in actions:
+        stray_star = pattern != "*" and "*" in pattern.removesuffix(".*")  # e.g. "camp*" or "*.pause"
+        if stray_star or not any(matches(pattern, action) for action in ACTIONS):
+            raise PolicyError(f"{where}, field actions: unknown action {pattern!r} "
+                              f"(known: {', '.join(ACTIONS)}; patterns such as campaign.* and *)")
+    ids: dict[str, frozenset[str]] = {}
+    for name in ("users", "usergroups", "channels"):
+        if name not in table:
+            continue
+        values = _strings(table[name], f"{where}, field {name}")
+        shape, expected = _ID_SHAPES[name]
+        for value in values:
+            if not shape.fullmatch(value):
+                raise PolicyError(f"{where}, field {name}: {value!r} is not {expected}")
+        ids[name] = frozenset(values)
+    if not ids.get("users") and not ids.get("usergroups"):
+        raise PolicyError(f"{where}: grants to nobody: give users and/or usergroups")
+    return Grant(number, tuple(actions), ids.get("users", frozenset()), ids.get("usergroups", frozenset()),
+                 ids.get("channels"))
+
+
+def _strings(value: Any, where: str) -> list[str]:
+    if not isinstance(value, list) or not value or not all(isinstance(item, str) for item in value):
+        raise PolicyError(f"{where}: expected a non-empty list of strings, got {value!r}")
+    return list(value)
+
+
+def load_policy(path: Path) -> Policy:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        raise PolicyError(f"ACCESS_POLICY {path}: cannot read the file ({reason})") from None
+    return parse_policy(text, str(path))
+
+
+class PolicySource:
+    """The policy file, re-read when it changes (looked at on use, at most every ``recheck_seconds``).
+
+    A new version that does not validate is logged once and ignored: the last good policy stays in force, so a
+    typo while editing cannot lock everybody out or open everything up.
+    """
+
+    def __init__(self, path: Path, *, recheck_seconds: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.path = path
+        self._recheck = recheck_seconds
+        self._clock = clock
+        self._signature = self._stat()
+        self._policy = load_policy(path)  # at start a bad file is fatal: PolicyError, exit status 2
+        self._checked = clock()
+
+    def _stat(self) -> tuple[int, int, int] | None:
+        # Size and inode as well as mtime: two saves within the file system's mtime granularity, or an editor
+        # that replaces the file, still count as a change.
+        try:
+            info = self.path.stat()
+        except OSError:
+            return None
+        return info.st_mtime_ns, info.st_size, info.st_ino
+
+    def current(self) -> Policy:
+        now = self._clock()
+        if now - self._checked < self._recheck:
+            return self._policy
+        self._checked = now
+        signature = self._stat()
+        if signature == self._signature:
+            return self._policy
+        self._signature = signature  # remembered even when bad, so the error is logged once per version
+        try:
+            policy = load_policy(self.path)
+        except PolicyError as error:
+            log.error("%s; keeping the access policy loaded before", error)
+            return self._policy
+        self._policy = policy
+        log.info("access policy reloaded from %s: %d grants", self.path, len(policy.grants))
+        return policy
+
+
+# --- user groups --------------------------------------------------------------------------------------------------
+
+
+class GroupDirectory(Protocol):
+    """Who is in a user group (in Slack: ``usergroups.users.list``)."""
+
+    async def members(self, usergroup_id: str) -> Collection[str]: ...
+
+
+class GroupCache:
+    """Group memberships kept for ``ttl`` seconds; one lookup per group at a time.
+
+    A failed lookup counts as "no members" and is not cached: access fails closed and the next request retries.
+    """
+
+    def __init__(self, directory: GroupDirectory, *, ttl: float = GROUP_TTL_SECONDS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._directory = directory
+        self._ttl = ttl
+        self._clock = clock
+        self._cache: dict[str, tuple[float, frozenset[str]]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def members(self, usergroup_id: str) -> frozenset[str]:
+        async with self._locks.setdefault(usergroup_id, asyncio.Lock()):
+            cached = self._cache.get(usergroup_id)
+            if cached is not None and self._clock() - cached[0] < self._ttl:
+                return cached[1]
+            try:
+                found = frozenset(await self._directory.members(usergroup_id))
+            except Exception as error:  # any failure: deny by group, say why in the log, never crash the check
+                log.warning("could not read the members of user group %s (%s): its grants do not apply now",
+                            usergroup_id, _describe(error))
+                return frozenset()
+            self._cache[usergroup_id] = (self._clock(), found)
+            return found
+
+    async def is_member(self, user_id: str, usergroup_ids: Iterable[str]) -> bool:
+        for usergroup_id in sorted(usergroup_ids):
+            if user_id in await self.members(usergroup_id):
+                return True
+        return False
+
+
+def _describe(error: Exception) -> str:
+    # slack_sdk's SlackApiError carries Slack's error code in .response["error"]; no SDK import needed here.
+    get = getattr(getattr(error, "response", None), "get", None)
+    code = get("error") if callable(get) else None
+    return str(code) if code else type(error).__name__
+
+
+# --- decisions ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Decision:
+    """``reason``: granted, local, open (allowed); not_granted, wrong_channel, no_policy, unknown (denied)."""
+
+    action: str
+    allowed: bool
+    reason: str
+    grant: int | None = None
+    channels: frozenset[str] = field(default_factory=frozenset)  # where a wrong_channel user may do it
+
+    @property
+    def detail(self) -> str:
+        """One short phrase for logs and the audit log."""
+        if self.reason == "granted":
+            return f"granted by grant {self.grant}"
+        if self.reason == "wrong_channel":
+            return "granted only in " + ", ".join(sorted(self.channels))
+        return {
+            "local": "the local shell user may do everything",
+            "open": "read-only, open to every member",
+            "not_granted": "no grant covers this user",
+            "no_policy": "no ACCESS_POLICY is configured",
+            "unknown": "not an action commops knows",
+        }.get(self.reason, self.reason)
+
+
+class AccessControl:
+    """Decides requests against the policy in force.
+
+    ``source`` None means no ACCESS_POLICY: then only open reads are allowed, except that ``local_user`` (the
+    ``commops shell`` user) may do everything.
+    """
+
+    def __init__(self, source: PolicySource | None, *, local_user: str | None = None,
+                 groups: GroupCache | None = None) -> None:
+        self.source = source
+        self._local_user = local_user
+        self._groups = groups
+
+    def use_directory(self, directory: GroupDirectory) -> None:
+        self._groups = GroupCache(directory)
+
+    async def decide(self, action: str, user_id: str, channel_id: str | None) -> Decision:
+        if action not in ACTIONS:
+            return Decision(action, False, "unknown")
+        if self.source is None:
+            if self._local_user is not None and user_id == self._local_user:
+                return Decision(action, True, "local")
+            if action in OPEN_READS:
+                return Decision(action, True, "open")
+            return Decision(action, False, "no_policy")
+        policy = self.source.current()
+        if not policy.restricts(action):
+            return Decision(action, True, "open")
+        elsewhere: set[str] = set()
+        for grant in policy.grants:
+            if not grant.covers(action) or not await self._holds(grant, user_id):
+                continue
+            if grant.allows_channel(channel_id):
+                return Decision(action, True, "granted", grant.number)
+            elsewhere.update(grant.channels or ())
+        if elsewhere:
+            return Decision(action, False, "wrong_channel", channels=frozenset(elsewhere))
+        return Decision(action, False, "not_granted")
+
+    async def _holds(self, grant: Grant, user_id: str) -> bool:
+        if user_id in grant.users:
+            return True
+        if not grant.usergroups:
+            return False
+        if self._groups is None:
+            log.warning("grant %d names user groups, but no group directory is attached", grant.number)
+            return False
+        return await self._groups.is_member(user_id, grant.usergroups)
+
+
+def build_access(path: Path | None, *, local_user: str | None = None) -> AccessControl:
+    """The access control for the settings' ACCESS_POLICY; raises :class:`PolicyError` for a bad file."""
+    return AccessControl(PolicySource(path) if path is not None else None, local_user=local_user)
