@@ -51,6 +51,7 @@ class Settings(BaseSettings):
 
     comm_api_url: str = "https://api.comm.com/api"
     comm_api_token: SecretStr | None = None
+    comm_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
 
     alert_channel: str | None = None
     alert_interval_seconds: int = Field(default=300, ge=1, le=86_400)

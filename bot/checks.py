@@ -1,0 +1,101 @@
+"""``commops check``: validate the configuration and reach every configured service."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import text
+
+from bot.access import load_policy
+from bot.capillary import CapillaryClient
+from bot.comm import CommClient
+from bot.settings import Settings, SettingsError
+from bot.store import Store
+from bot.vendor_errors import VendorError
+
+Echo = Callable[[str], None]
+
+
+async def run_checks(settings: Settings, echo: Echo) -> bool:
+    results = [
+        await _check("Database", _database(settings), echo),
+        await _check("Slack", _slack(settings), echo),
+        await _check("Capillary", _capillary(settings), echo),
+    ]
+    if settings.comm_configured:
+        results.append(await _check("Comm", _comm(settings), echo))
+    else:
+        echo("-  Comm: off (COMM_API_TOKEN is not set): /campaign says so when used")
+    if settings.alert_channel is None:
+        echo("-  Alerts: off (ALERT_CHANNEL is not set)")
+    if settings.access_policy is None:
+        echo("-  Access policy: none (ACCESS_POLICY is not set): actions that change data are denied")
+    else:
+        results.append(await _check("Access policy", _access_policy(settings), echo))
+    return all(results)
+
+
+async def _access_policy(settings: Settings) -> str:
+    assert settings.access_policy is not None
+    policy = load_policy(settings.access_policy)
+    return f"{settings.access_policy}: {len(policy.grants)} grants, valid"
+
+
+async def _check(name: str, probe: Awaitable[str], echo: Echo) -> bool:
+    try:
+        detail = await probe
+    except (SettingsError, VendorError) as error:
+        echo(f"✗  {name}: {error}")
+        return False
+    except Exception as error:  # any other failure is still one line, never a traceback
+        echo(f"✗  {name}: {type(error).__name__}: {error}")
+        return False
+    echo(f"✓  {name}: {detail}")
+    return True
+
+
+async def _database(settings: Settings) -> str:
+    store = Store(settings.database_url)
+    try:
+        await store.start()
+        async with store.session() as session:
+            await session.execute(text("SELECT 1"))
+    finally:
+        await store.close()
+    return f"{store.dialect} reachable, tables ready"
+
+
+async def _slack(settings: Settings) -> str:
+    if settings.slack_bot_token is None:
+        raise SettingsError("SLACK_BOT_TOKEN is not set: expected the bot token (xoxb-…)")
+    if settings.slack_app_token is None and settings.slack_signing_secret is None:
+        raise SettingsError("neither SLACK_APP_TOKEN (Socket Mode) nor SLACK_SIGNING_SECRET (HTTP mode) is set")
+    client = AsyncWebClient(token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url,
+                            timeout=10)
+    try:
+        reply = await client.auth_test()
+    except SlackApiError as error:
+        raise SettingsError(f"Slack refused SLACK_BOT_TOKEN ({error.response.get('error')})") from None
+    mode = "Socket Mode" if settings.slack_app_token else "HTTP mode"
+    return f"bot {reply.get('user')} in team {reply.get('team')}, {mode}"
+
+
+async def _capillary(settings: Settings) -> str:
+    settings.require_capillary()
+    client = CapillaryClient.from_settings(settings, max_attempts=1)
+    try:
+        principal = await client.ping()
+    finally:
+        await client.aclose()
+    return f"{settings.capillary_base_url} answered; signed in as {principal}"
+
+
+async def _comm(settings: Settings) -> str:
+    client = CommClient.from_settings(settings, max_attempts=1)
+    try:
+        count = await client.ping()
+    finally:
+        await client.aclose()
+    return f"{settings.comm_api_url} answered; the token's team has {count} SMS campaigns"

@@ -1,0 +1,193 @@
+"""The ``commops`` command line: run, shell, sandbox, check, audit."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Coroutine, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
+
+import click
+
+from bot.alert_cli import alerts
+from bot.logs import configure_logging, known_secrets
+from bot.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from bot.audit import AuditEntry
+
+EXIT_CONFIG = 2
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as error:
+        _die(str(error))
+
+
+def _die(message: str, code: int = EXIT_CONFIG) -> NoReturn:
+    click.echo(f"commops: {message}", err=True)
+    sys.exit(code)
+
+
+def _secrets(settings: Settings) -> list[str]:
+    return known_secrets(settings)
+
+
+def _run(coroutine: Coroutine[Any, Any, Any]) -> Any:
+    try:
+        return asyncio.run(coroutine)
+    except SettingsError as error:
+        _die(str(error))
+    except OSError as error:  # e.g. the port is taken
+        _die(f"{error.strerror or error}", 1)
+    except KeyboardInterrupt:
+        return None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Slack chat-ops for Capillary and Comm customer messaging."""
+
+
+@main.command()
+@click.option("--mode", type=click.Choice(["socket", "http"]), default=None,
+              help="Socket Mode (default when SLACK_APP_TOKEN is set) or HTTP.")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="HTTP port (default PORT or 3000).")
+@click.option("--host", default="0.0.0.0", show_default=True, help="HTTP interface to listen on.")
+def run(mode: Literal["socket", "http"] | None, port: int | None, host: str) -> None:
+    """Serve Slack."""
+    settings = _settings()
+    chosen: Literal["socket", "http"] = mode or ("socket" if settings.slack_app_token else "http")
+    try:
+        settings.require_slack(chosen)
+        settings.require_capillary()
+    except SettingsError as error:
+        _die(str(error))
+    configure_logging(settings.log_level, _secrets(settings))
+    _run(_serve(settings, chosen, host, port or settings.port))
+
+
+async def _serve(settings: Settings, mode: Literal["socket", "http"], host: str, port: int) -> None:
+    from bot.services import build_services
+    from handlers.app import build_app, close_app
+    from handlers.serving import run_http, run_socket
+
+    services = await build_services(settings)
+    if settings.access_policy is None:
+        logging.getLogger("commops.access").warning(
+            "ACCESS_POLICY is not set: every action that changes data (and audit.read) is denied until a policy "
+            "grants it; read-only actions stay open")
+    app = build_app(services)
+    from bot.alert_cli import start_alerts
+
+    alert_scheduler = start_alerts(services, app.client)  # None, and a log line, when ALERT_CHANNEL is unset
+    try:
+        if mode == "socket":
+            assert settings.slack_app_token is not None
+            await run_socket(app, services, settings.slack_app_token.get_secret_value())
+        else:
+            await run_http(app, services, host=host, port=port)
+    finally:
+        if alert_scheduler is not None:
+            await alert_scheduler.stop()
+        await close_app(app)
+        await services.aclose()
+
+
+@main.command()
+def shell() -> None:
+    """Talk to the bot in the terminal (no Slack workspace needed)."""
+    from bot.shell import run_shell
+
+    settings = _settings()
+    _run(run_shell(settings, _secrets(settings)))
+
+
+@main.command()
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+def sandbox(port: int, host: str) -> None:
+    """Serve the local simulator of the Capillary and Comm APIs (seeded demo data)."""
+    _run(_serve_sandbox(host, port))
+
+
+async def _serve_sandbox(host: str, port: int) -> None:
+    from bot.local_server import serve_asgi
+    from bot.sandbox import DEMO, build_sandbox_app
+    from handlers.serving import stop_event_on_signals
+
+    stop = stop_event_on_signals()
+    async with serve_asgi(build_sandbox_app(), host=host, port=port) as url:
+        click.echo(f"sandbox serving Capillary at {url} and Comm at {url}/api")
+        click.echo(DEMO.describe(url))
+        await stop.wait()
+
+
+@main.command()
+def check() -> None:
+    """Validate the configuration and reach every configured service."""
+    from bot.checks import run_checks
+
+    settings = _settings()
+    configure_logging("ERROR", _secrets(settings))
+    ok = _run(run_checks(settings, click.echo))
+    sys.exit(0 if ok else 1)
+
+
+@main.command()
+@click.option("--since", metavar="WHEN", help="Only entries since then: 2026-11-01, 2026-11-01T08:00 (UTC), or an "
+              "age such as 24h, 7d, 30m.")
+@click.option("--user", "users", multiple=True, metavar="U…", help="Only this Slack user id (repeatable).")
+@click.option("--action", "actions", multiple=True, metavar="ACTION",
+              help="Only this action, e.g. resend, or a family such as campaign.* (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("--limit", type=click.IntRange(min=0), default=100, show_default=True,
+              help="The most recent N matching entries; 0 for all.")
+def audit(since: str | None, users: tuple[str, ...], actions: tuple[str, ...], fmt: str, limit: int) -> None:
+    """Print the audit log from DATABASE_URL, oldest first."""
+    from sqlalchemy.engine import make_url
+
+    from bot.access import ACTIONS, matches
+    from bot.audit_report import parse_since, render
+
+    settings = _settings()
+    try:
+        since_at = parse_since(since, datetime.now(UTC)) if since is not None else None
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--since") from None
+    for action in actions:
+        if not any(matches(action, known) for known in (*ACTIONS, "unknown")):
+            raise click.BadParameter(f"{action!r} is not an action (known: {', '.join(ACTIONS)}, unknown; "
+                                     "patterns such as campaign.*)", param_hint="--action")
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
+            and not Path(url.database).exists():  # connecting would create an empty database and show nothing
+        _die(f"DATABASE_URL names {url.database}, which does not exist: run this where the bot runs, or set "
+             "DATABASE_URL", 1)
+    entries = _run(_read_audit(settings, since_at, users, actions, limit or None))
+    click.echo(render(entries, fmt), nl=False)
+
+
+async def _read_audit(settings: Settings, since: datetime | None, users: Sequence[str], actions: Sequence[str],
+                      limit: int | None) -> list[AuditEntry]:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.audit import AuditLog
+    from bot.store import Store
+
+    store = Store(settings.database_url)
+    try:
+        return await AuditLog(store).query(since=since, users=users, actions=actions, limit=limit)
+    except SQLAlchemyError as error:  # no audit table yet, or the database is unreachable: one line, no URL
+        _die(f"cannot read the audit log from DATABASE_URL ({type(error).__name__}: "
+             f"{str(getattr(error, 'orig', error)).splitlines()[0]})", 1)
+    finally:
+        await store.close()
+
+
+main.add_command(alerts)  # commops alerts run-once | import FILE

@@ -1,0 +1,237 @@
+"""Resending undelivered messages: parse the ids, guard against doing it twice, call Capillary, report.
+
+The guard is a row per message id claimed atomically in the store, so two people (or two replicas) asking
+for the same id at once cannot both resend it; an id resent in the last ten minutes needs an explicit
+"resend anyway".
+
+Every id's outcome is written to the audit log (one row per id; the rows of one request share an attempt id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from bot.actors import Actor
+from bot.audit import AuditLog, AuditOutcome
+from bot.capillary import CapillaryClient, ResendResult
+from bot.store import Store
+from bot.tables import ResendClaim
+from bot.vendor_errors import VendorError
+
+log = logging.getLogger("commops.resend")
+
+MAX_IDS = 50
+GUARD_WINDOW = timedelta(minutes=10)
+STALE_PENDING = timedelta(minutes=2)  # a claim left "pending" by a crash stops blocking after this
+CONCURRENCY = 8
+_LONG_MAX = 2**63 - 1
+_SEPARATORS = re.compile(r"[\s,;]+")
+
+USAGE = (
+    "*Usage:* `/resend <messageId> [<messageId> …]`\n"
+    f"Resends undelivered Capillary messages, up to {MAX_IDS} ids at a time, separated by spaces or commas.\n"
+    "The ids are the message ids shown in Member Care → Communication, e.g. `/resend 1746061653596`.\n"
+    "An id resent in the last 10 minutes is not resent again unless you click *Resend anyway*."
+)
+
+
+class UsageError(ValueError):
+    """The command's text is not a list of message ids; ``str(error)`` says what is wrong."""
+
+
+def parse_message_ids(text: str) -> list[int]:
+    """The distinct message ids in ``text``, in the order given."""
+    tokens = [token for token in _SEPARATORS.split(text.strip()) if token]
+    if not tokens:
+        raise UsageError("Give at least one message id.")
+    ids: list[int] = []
+    for token in tokens:
+        cleaned = token.strip("`'\"")
+        if cleaned.lstrip("-+").isdigit() and cleaned.startswith("-"):
+            raise UsageError(f"“{token}” is not a message id: ids are positive whole numbers.")
+        if not cleaned.lstrip("+").isdigit():
+            raise UsageError(f"“{_clip(token)}” is not a message id: ids are whole numbers like 1746061653596.")
+        value = int(cleaned)
+        if value <= 0 or value > _LONG_MAX:
+            raise UsageError(f"“{_clip(token)}” is not a message id: ids are positive and at most {_LONG_MAX}.")
+        if value not in ids:
+            ids.append(value)
+    if len(ids) > MAX_IDS:
+        raise UsageError(f"That is {len(ids)} ids; /resend takes at most {MAX_IDS} at a time. Split the list.")
+    return ids
+
+
+def _ms_since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+def _clip(token: str) -> str:
+    return token if len(token) <= 40 else token[:37] + "…"
+
+
+class Outcome(enum.StrEnum):
+    RESENT = "resent"
+    FAILED = "failed"
+    DUPLICATE = "duplicate"  # resent recently: not sent again
+    UNCERTAIN = "uncertain"  # the call may or may not have reached Capillary
+
+
+@dataclass(frozen=True)
+class PriorResend:
+    user_id: str
+    user_name: str
+    at: datetime
+    state: str
+    resent_id: int | None
+
+
+@dataclass(frozen=True)
+class ResendOutcome:
+    message_id: int
+    outcome: Outcome
+    at: datetime
+    result: ResendResult | None = None
+    error: VendorError | None = None
+    prior: PriorResend | None = None
+
+
+class ResendService:
+    def __init__(
+        self,
+        capillary: CapillaryClient,
+        store: Store,
+        *,
+        audit: AuditLog,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        concurrency: int = CONCURRENCY,
+    ) -> None:
+        self._capillary = capillary
+        self._store = store
+        self._audit = audit
+        self._clock = clock
+        self._concurrency = concurrency
+
+    async def resend_many(
+        self, message_ids: Iterable[int], actor: Actor, *, force: bool = False, action: str = "resend",
+        attempt_id: str | None = None,
+    ) -> list[ResendOutcome]:
+        """Resend each id (bounded concurrency); one outcome per id, in the order given.
+
+        ``action`` names it in the audit log (``alerts.resend`` for the alert's button); ``attempt_id`` ties the
+        rows of one Slack request together.
+        """
+        gate = asyncio.Semaphore(self._concurrency)
+
+        async def one(message_id: int) -> ResendOutcome:
+            async with gate:
+                return await self.resend_one(message_id, actor, force=force, action=action, attempt_id=attempt_id)
+
+        return list(await asyncio.gather(*(one(message_id) for message_id in message_ids)))
+
+    async def resend_one(
+        self, message_id: int, actor: Actor, *, force: bool = False, action: str = "resend",
+        attempt_id: str | None = None,
+    ) -> ResendOutcome:
+        started = time.perf_counter()
+        try:
+            outcome = await self._resend(message_id, actor, force=force)
+        except BaseException as error:
+            interrupted = not isinstance(error, Exception)
+            await asyncio.shield(self._audit.record(
+                action, AuditOutcome.ERROR, actor, arguments={"message_id": message_id, "force": force},
+                error="interrupted before the outcome was known" if interrupted else error,
+                error_code="interrupted" if interrupted else None, communication_id=message_id,
+                latency_ms=_ms_since(started), attempt_id=attempt_id,
+            ))
+            raise
+        await self._record(outcome, actor, action=action, force=force, attempt_id=attempt_id,
+                           latency_ms=_ms_since(started))
+        return outcome
+
+    async def _record(self, item: ResendOutcome, actor: Actor, *, action: str, force: bool, attempt_id: str | None,
+                      latency_ms: float) -> None:
+        arguments = {"message_id": item.message_id, "force": force}
+        if item.outcome is Outcome.RESENT and item.result is not None:
+            await self._audit.record(
+                action, AuditOutcome.OK, actor, arguments=arguments, org_id=item.result.org_id,
+                communication_id=item.message_id, resent_id=item.result.resent_message_id,
+                request_id=item.result.request_id, latency_ms=latency_ms, attempt_id=attempt_id,
+            )
+        elif item.outcome is Outcome.DUPLICATE and item.prior is not None:
+            prior = item.prior
+            await self._audit.record(
+                action, AuditOutcome.DUPLICATE, actor, arguments=arguments, error_code=f"guard:{prior.state}",
+                error=f"not resent: {prior.state} by {prior.user_id} at {prior.at.isoformat()}",
+                communication_id=item.message_id, resent_id=prior.resent_id, latency_ms=latency_ms,
+                attempt_id=attempt_id,
+            )
+        else:
+            await self._audit.record(
+                action, AuditOutcome.VENDOR_ERROR, actor, arguments=arguments, error=item.error,
+                error_code=None if item.error is not None else "unknown", communication_id=item.message_id,
+                latency_ms=latency_ms, attempt_id=attempt_id,
+            )
+
+    async def _resend(self, message_id: int, actor: Actor, *, force: bool) -> ResendOutcome:
+        now = self._clock()
+        prior = await self._claim(message_id, actor, now, force=force)
+        if prior is not None:
+            return ResendOutcome(message_id, Outcome.DUPLICATE, now, prior=prior)
+        try:
+            result = await self._capillary.resend(message_id)
+        except VendorError as error:
+            state = "uncertain" if error.maybe_applied else "failed"
+            await self._settle(message_id, state, detail=error.sentence)
+            log.info("resend %s by %s: %s (%s)", message_id, actor.user_id, state, error.kind)
+            outcome = Outcome.UNCERTAIN if error.maybe_applied else Outcome.FAILED
+            return ResendOutcome(message_id, outcome, self._clock(), error=error)
+        except BaseException:
+            await asyncio.shield(self._settle(message_id, "uncertain", detail="interrupted"))
+            raise
+        await self._settle(message_id, "resent", org_id=result.org_id, resent_id=result.resent_message_id)
+        log.info("resend %s by %s: resent as %s", message_id, actor.user_id, result.resent_message_id)
+        return ResendOutcome(message_id, Outcome.RESENT, self._clock(), result=result)
+
+    async def _claim(self, message_id: int, actor: Actor, now: datetime, *, force: bool) -> PriorResend | None:
+        """Take the message for this resend, or return the recent resend that blocks it."""
+        values = {
+            "message_id": message_id, "state": "pending", "user_id": actor.user_id, "user_name": actor.user_name,
+            "claimed_at": now, "org_id": None, "resent_id": None, "attempts": 1, "detail": None,
+        }
+        insert = postgresql.insert(ResendClaim) if self._store.dialect == "postgresql" else sqlite.insert(ResendClaim)
+        cutoff = now - GUARD_WINDOW
+        takeover = [ResendClaim.claimed_at < cutoff, ResendClaim.state == "failed"]
+        if force:
+            # Never two resends of one id in flight; a claim left pending by a crash is fair game after a while.
+            takeover.append(ResendClaim.state != "pending")
+            takeover.append(ResendClaim.claimed_at < now - STALE_PENDING)
+        update = {key: value for key, value in values.items() if key not in ("message_id", "attempts")}
+        update["attempts"] = ResendClaim.attempts + 1
+        statement = insert.values(**values).on_conflict_do_update(
+            index_elements=["message_id"], set_=update, where=or_(*takeover)
+        ).returning(ResendClaim.message_id)
+        async with self._store.session() as session, session.begin():
+            claimed = (await session.execute(statement)).first()
+            if claimed is not None:
+                return None
+            row = (await session.execute(select(ResendClaim).where(ResendClaim.message_id == message_id))).scalar_one()
+            return PriorResend(row.user_id, row.user_name, row.claimed_at, row.state, row.resent_id)
+
+    async def _settle(
+        self, message_id: int, state: str, *, org_id: int | None = None, resent_id: int | None = None,
+        detail: str | None = None,
+    ) -> None:
+        async with self._store.session() as session, session.begin():
+            row = await session.get(ResendClaim, message_id)
+            if row is not None:
+                row.state, row.org_id, row.resent_id, row.detail = state, org_id, resent_id, detail

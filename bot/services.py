@@ -1,0 +1,70 @@
+"""Everything a handler may use, built once at start and closed once at exit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from bot.access import AccessControl, build_access
+from bot.audit import AuditLog
+from bot.background import BackgroundWork
+from bot.campaigns import CampaignService
+from bot.capillary import CapillaryClient
+from bot.comm import CommClient
+from bot.communications import CommunicationsService
+from bot.logs import known_secrets
+from bot.resend import ResendService
+from bot.settings import Settings
+from bot.store import Store
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    capillary: CapillaryClient
+    resend: ResendService
+    access: AccessControl
+    audit: AuditLog
+    clock: Callable[[], datetime] = field(default=utc_now)
+    comm: CommClient | None = None  # None when COMM_API_TOKEN is unset: /campaign then says so
+    campaigns: CampaignService | None = None
+    background: BackgroundWork = field(default_factory=BackgroundWork)  # work still running after its ack
+    communications: CommunicationsService | None = None  # /comm upsert; build_services always sets it
+
+    async def aclose(self) -> None:
+        await self.capillary.aclose()
+        if self.comm is not None:
+            await self.comm.aclose()
+        await self.store.close()
+
+
+async def build_services(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
+                         local_user: str | None = None) -> Services:
+    """Connect the store and the vendor clients described by ``settings``.
+
+    ``local_user`` (``commops shell``) may do everything when no ACCESS_POLICY is set.
+    """
+    access = build_access(settings.access_policy, local_user=local_user)  # a bad policy stops the start here
+    store = Store(settings.database_url)
+    await store.start()
+    capillary = CapillaryClient.from_settings(settings)
+    audit = AuditLog(store, clock=clock, secrets=known_secrets(settings))
+    comm = CommClient.from_settings(settings) if settings.comm_configured else None
+    return Services(
+        settings=settings,
+        store=store,
+        capillary=capillary,
+        resend=ResendService(capillary, store, audit=audit, clock=clock),
+        access=access,
+        audit=audit,
+        clock=clock,
+        comm=comm,
+        campaigns=CampaignService(comm, audit=audit, clock=clock) if comm is not None else None,
+        communications=CommunicationsService(capillary, audit=audit, zone=settings.tz),
+    )
