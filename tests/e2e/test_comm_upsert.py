@@ -1,0 +1,204 @@
+"""/comm upsert over signed HTTP against the Slack emulator and the sandbox: modal, validation, save, confirmation."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from bot import slack_payloads as payloads
+from bot.slack_emulator import Call
+from tests.bot.test_shell import run_shell as run_shell_process
+from tests.e2e.conftest import ALICE, CHANNEL, Bot
+
+UPSERT = "/v3/targetGroups/2750/targets/2996/communications/upsert"
+LIST = "/v3/targetGroups/2750/targets/2996/communications"
+NEW = {"type": "FINISH", "channel": "1", "sender": "CAPLOY", "message": "You made Gold!", "offset": "0",
+       "active": "true"}
+
+
+def dump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def text_of(args: dict[str, Any]) -> str:
+    return str(args.get("text", "")) + dump(args.get("blocks", ""))
+
+
+def inputs(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {block["block_id"]: block["element"] for block in view["blocks"] if block["type"] == "input"}
+
+
+def initial(element: dict[str, Any]) -> str | None:
+    option = element.get("initial_option")
+    return option["value"] if option else element.get("initial_value")
+
+
+async def open_form(bot: Bot, text: str = "2750 2996") -> dict[str, Any]:
+    """Run the command; return the modal once it shows the form (after the loading view when ids are given)."""
+    response = await bot.command("/comm", f"upsert {text}".strip())
+    assert response.status_code == 200 and response.text == ""
+    opened = await bot.slack.wait_for("views.open")
+    assert opened.result is not None
+    view_id = opened.result["view"]["id"]
+    if text:
+        assert "Reading the communications" in dump(opened.args["view"])
+        await bot.slack.wait_for("views.update", lambda call: call.args.get("view_id") == view_id)
+    bot.slack.clear()  # wait_for also matches past calls: from here on only the submission's count
+    return bot.slack.views[view_id]
+
+
+async def submit(bot: Bot, view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    body = payloads.view_submission(view, values, user_id=ALICE[0], user_name=ALICE[1],
+                                    trigger_id=bot.slack.new_trigger_id(view_id=view["id"]))
+    response = await bot.post(body)
+    assert response.status_code == 200
+    return response.json() if response.text else {}
+
+
+async def outcome_view(bot: Bot, view: dict[str, Any]) -> Call:
+    return await bot.slack.wait_for("views.update", lambda call: call.args.get("view_id") == view["id"])
+
+
+async def test_the_modal_opens_at_once_with_every_field(bot: Bot) -> None:
+    view = await open_form(bot, "")
+    fields = inputs(view)
+    assert list(fields) == ["group", "target", "type", "channel", "sender", "subject", "message", "offset",
+                            "active"]
+    assert [o["value"] for o in fields["type"]["options"]] == ["START", "FINISH", "CHANGE", "REMINDER"]
+    assert [o["text"]["text"] for o in fields["channel"]["options"]] == ["SMS (1)", "EMAIL (2)", "MOBILE PUSH (3)"]
+    assert fields["message"]["multiline"] is True
+    assert json.loads(view["private_metadata"]) == {"channel_id": CHANNEL}
+    assert view["callback_id"] == "comm.upsert" and view["submit"]["text"] == "Save"
+
+
+async def test_the_form_is_prefilled_from_todays_values(bot: Bot) -> None:
+    view = await open_form(bot)
+    fields = inputs(view)
+    assert {name: initial(element) for name, element in fields.items()} == {
+        "group": "2750", "target": "2996", "type": "START", "channel": "1", "sender": "CAPLOY", "subject": None,
+        "message": "Hi {{first_name}}, spend 10,000 in 30 days to unlock Gold perks.", "offset": "0",
+        "active": "true"}
+    assert "START · SMS (id 12)" in dump(view) and "REMINDER · EMAIL (id 13)" in dump(view)
+    assert len(await bot.vendor_calls(LIST)) == 1
+
+
+async def test_a_type_after_the_ids_picks_which_communication_to_start_from(bot: Bot) -> None:
+    fields = inputs(await open_form(bot, "2750 2996 reminder"))
+    assert initial(fields["type"]) == "REMINDER" and initial(fields["channel"]) == "2"
+    assert initial(fields["subject"]) == "Only a few days left for Gold" and initial(fields["offset"]) == "7"
+    fields = inputs(await open_form(bot, "2750 2996 CHANGE"))  # none of that type yet: an empty form of it
+    assert initial(fields["type"]) == "CHANGE" and initial(fields["sender"]) is None
+    response = await bot.command("/comm", "upsert 2750 2996 PAUSE")
+    assert "at most a type" in response.text
+
+
+async def test_an_unknown_target_opens_the_form_with_the_reason(bot: Bot) -> None:
+    view = await open_form(bot, "2750 9999")
+    assert "Today's values could not be read" in dump(view) and "9999" in dump(view)
+    assert initial(inputs(view)["group"]) == "2750" and initial(inputs(view)["target"]) == "9999"
+
+
+async def test_each_validation_error_shows_under_its_field_and_nothing_is_called(bot: Bot) -> None:
+    view = await open_form(bot, "")
+    answer = await submit(bot, view, {"group": "-3", "target": "abc", "type": None, "channel": "2", "sender": "",
+                                      "subject": "", "message": "", "offset": "400", "active": None})
+    assert answer["response_action"] == "errors"
+    errors = answer["errors"]
+    assert set(errors) == {"group", "target", "type", "sender", "subject", "message", "offset", "active"}
+    assert "EMAIL communication needs a subject" in errors["subject"]
+    assert "0 to 365" in errors["offset"]
+    answer = await submit(bot, view, {**NEW, "group": "2750", "target": "2996", "offset": "1.5",
+                                      "sender": "x" * 101})
+    assert set(answer["errors"]) == {"offset", "sender"}
+    await asyncio.sleep(0.05)
+    assert await bot.vendor_calls(UPSERT) == []
+
+
+async def test_a_new_communication_is_created_with_attribution(bot: Bot) -> None:
+    view = await open_form(bot)
+    answer = await submit(bot, view, NEW)
+    assert answer["response_action"] == "update" and "Saving FINISH · SMS" in dump(answer["view"])
+    done = await outcome_view(bot, view)
+    assert "communication 17 created" in dump(done.args["view"])
+    posted = await bot.slack.wait_for("chat.postMessage")
+    assert posted.args["channel"] == CHANNEL
+    shown = text_of(posted.args)
+    assert "FINISH · SMS communication 17 created for target 2996 in group 2750" in shown
+    assert "Created by *" in shown and "<!date^" in shown and "What changed" not in shown
+    sent = (await bot.vendor_calls(UPSERT))[0]
+    assert sent["json"] == [{"active": True, "channelId": 1, "communicationType": "FINISH",
+                             "messageTemplate": "You made Gold!", "offsetDays": 0, "sender": "CAPLOY",
+                             "subjectTemplate": None}]
+    rows = await bot.services.audit.query()
+    assert any(row.action == "comm.upsert" and row.outcome == "ok" and row.communication_id == "17" for row in rows)
+
+
+async def test_an_update_lists_what_changed(bot: Bot) -> None:
+    view = await open_form(bot)
+    await submit(bot, view, {"sender": "LOYALT", "offset": "2"})
+    await outcome_view(bot, view)
+    shown = text_of((await bot.slack.wait_for("chat.postMessage")).args)
+    assert "START · SMS communication 12 updated" in shown
+    assert "Updated by *" in shown and "; created by *" in shown
+    assert "sender: `CAPLOY` → `LOYALT`" in shown and "offset days: `0` → `2`" in shown
+    assert "message:" not in shown  # unchanged fields are not listed
+
+
+async def test_vendor_errors_keep_the_values_and_nothing_is_retried(bot: Bot) -> None:
+    for rule, says in [({"kind": "status", "status": 403, "code": 4000}, "Target Loyalty"),
+                       ({"kind": "status", "status": 500}, "HTTP 500"),
+                       ({"kind": "timeout"}, "may have gone through"),
+                       ({"kind": "status", "status": 400, "code": 400}, "Not saved")]:
+        view = await open_form(bot)
+        before = len(await bot.vendor_calls(UPSERT))
+        await bot.fault(path=UPSERT, **rule)
+        await submit(bot, view, {"sender": "NEWSND"})
+        back = (await outcome_view(bot, view)).args["view"]
+        assert says in dump(back), rule
+        assert initial(inputs(back)["sender"]) == "NEWSND" and initial(inputs(back)["type"]) == "START"
+        assert back["submit"]["text"] == "Save"
+        assert len(await bot.vendor_calls(UPSERT)) == before + 1  # one attempt, never a second
+
+
+async def test_the_one_line_form_upserts_and_confirms(bot: Bot) -> None:
+    response = await bot.command("/comm", 'upsert 2163 2318 type=START channel=email sender="ops@example.com" '
+                                          'offset=3 active=no subject="Two visits" message="Come back, twice!"')
+    assert "Saving the START communication of target 2318 in group 2163" in response.text
+    shown = text_of((await bot.slack.wait_for("chat.postMessage")).args)
+    assert "START · EMAIL communication 17 created" in shown and "Two visits" in shown
+
+
+async def test_the_one_line_form_names_each_bad_field(bot: Bot) -> None:
+    response = await bot.command("/comm", "upsert 2750 x type=NOPE channel=FAX offset=-1 colour=red")
+    text = response.text
+    for name in ("target", "type", "channel", "sender", "message", "offset", "active", "colour"):
+        assert f"*{name}*" in text, name
+    assert "/comm upsert" in text  # the usage follows the list
+    await asyncio.sleep(0.05)
+    assert await bot.vendor_calls(UPSERT) == []
+
+
+async def test_help_and_unknown_sub_commands_list_upsert(bot: Bot) -> None:
+    for text in ("help", "frobnicate"):
+        response = await bot.command("/comm", text)
+        assert "/comm upsert [<groupId> <targetId> [<type>]]" in response.text
+
+
+def test_the_shell_fills_and_submits_the_form_and_takes_the_one_line_form(tmp_path: Path) -> None:
+    # `python -m bot shell` through its stdin. Group and target kept, FINISH, SMS, a sender, no subject, a
+    # two-line message, then a bad offset (the form asks again for that field only), then a good one.
+    lines = ["/comm upsert 2750 2997", "", "", "2", "1", "CAPLOY", "", "Well done,", "Gold member.", ".", "abc",
+             "", "5",
+             '/comm upsert 2750 2996 type=START channel=SMS sender=X offset=1 active=true message="Hi there"',
+             "quit"]
+    result = run_shell_process(lines, tmp_path)
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert "┌─ Target communication" in out and "This target has no communications yet." in out
+    assert "Offset days is a whole number" in out
+    assert "FINISH · SMS communication 17 created for target 2997 in group 2750" in out
+    assert "OFFSET DAYS 5" in out and "Well done,\n  Gold member." in out
+    assert "START · SMS communication 12 updated" in out and "• sender: `CAPLOY` → `X`" in out
+    assert "Traceback" not in out + result.stderr
