@@ -18,6 +18,14 @@ from handlers import alerts, authorize, campaign, comm, comm_upsert, early_ack, 
 
 log = logging.getLogger("commops.app")
 
+class _QuietTokenNotice(logging.Filter):
+    """Bolt also reads SLACK_BOT_TOKEN from the environment and warns that our client's token wins: it is the
+    same token, so the warning would only alarm operators."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
 FAMILIES = (resend, comm, campaign, alerts, comm_upsert)
 
 
@@ -29,6 +37,9 @@ def build_app(services: Services) -> AsyncApp:
     client = AsyncWebClient(token=token, base_url=settings.slack_api_url, session=aiohttp.ClientSession())
     # slack_sdk retries only connection errors by default; Slack's 429s carry Retry-After and deserve a wait.
     client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
+    bolt_logger = logging.getLogger("commops.bolt")
+    if not any(isinstance(existing, _QuietTokenNotice) for existing in bolt_logger.filters):
+        bolt_logger.addFilter(_QuietTokenNotice())
     app = AsyncApp(
         client=client,
         signing_secret=secret,
@@ -36,7 +47,7 @@ def build_app(services: Services) -> AsyncApp:
         # Listeners are wrapped to answer the moment they ack and go on in the background (handlers/early_ack.py).
         process_before_response=True,
         raise_error_for_unhandled_request=False,
-        logger=logging.getLogger("commops.bolt"),
+        logger=bolt_logger,
     )
 
     @app.error
