@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextlib import aclosing
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -84,18 +85,12 @@ async def _slack(settings: Settings) -> str:
 
 async def _capillary(settings: Settings) -> str:
     settings.require_capillary()
-    client = CapillaryClient.from_settings(settings, max_attempts=1)
-    try:
+    async with aclosing(CapillaryClient.from_settings(settings, max_attempts=1)) as client:
         principal = await client.ping()
-    finally:
-        await client.aclose()
     return f"{settings.capillary_base_url} answered; signed in as {principal}"
 
 
 async def _comm(settings: Settings) -> str:
-    client = CommClient.from_settings(settings, max_attempts=1)
-    try:
+    async with aclosing(CommClient.from_settings(settings, max_attempts=1)) as client:
         count = await client.ping()
-    finally:
-        await client.aclose()
     return f"{settings.comm_api_url} answered; the token's team has {count} SMS campaigns"

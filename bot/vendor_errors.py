@@ -6,6 +6,9 @@ credential: sentences are built from the vendor's message and our own words only
 
 from __future__ import annotations
 
+# How every vendor's sentences say that the vendor may have acted on a request that failed (``maybe_applied``).
+MAYBE_APPLIED = "it may still have been carried out: check before trying again"
+
 
 class VendorError(Exception):
     """A vendor call failed. ``retryable``: the same call may succeed later; ``maybe_applied``: the vendor may

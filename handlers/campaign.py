@@ -144,16 +144,25 @@ def register(app: AsyncApp, services: Services) -> None:
     async def bad_button(ask: Ask) -> None:
         await ask.reply(ui.problem_reply("That button carries no valid campaign id; run the command again."))
 
+    async def clicked_campaign(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
+                               context: AsyncBoltContext) -> tuple[Ask, str] | None:
+        """The click's Ask and the campaign id its button carries, or None once the person has been answered."""
+        ask = await clicked(ack, body, respond, context)
+        if ask is None:
+            return None
+        campaign_id = str(action.get("value", ""))
+        if not is_uuid(campaign_id):
+            await bad_button(ask)
+            return None
+        return ask, campaign_id
+
     def toggle_listener(op: Op) -> Any:
         async def toggle(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
                          context: AsyncBoltContext) -> None:
-            ask = await clicked(ack, body, respond, context)
-            if ask is None:
+            found = await clicked_campaign(ack, body, action, respond, context)
+            if found is None:
                 return
-            campaign_id = str(action.get("value", ""))
-            if not is_uuid(campaign_id):
-                await bad_button(ask)
-                return
+            ask, campaign_id = found
 
             async def notify(text: str) -> None:
                 await respond(response_type="ephemeral", replace_original=False, text=text)
@@ -183,14 +192,10 @@ def register(app: AsyncApp, services: Services) -> None:
     @app.action(ui.STATUS)
     async def details(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
                       context: AsyncBoltContext) -> None:
-        ask = await clicked(ack, body, respond, context)
-        if ask is None:
-            return
-        campaign_id = str(action.get("value", ""))
-        if not is_uuid(campaign_id):
-            await bad_button(ask)
-            return
-        await _status(ask, CampaignCommand("status", campaign=campaign_id))
+        found = await clicked_campaign(ack, body, action, respond, context)
+        if found is not None:
+            ask, campaign_id = found
+            await _status(ask, CampaignCommand("status", campaign=campaign_id))
 
     @app.action(ui.LIST_PREVIOUS)
     @app.action(ui.LIST_NEXT)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
+import pytest_asyncio
 
 from bot.local_server import serve_asgi
 from bot.sandbox import DEMO, SandboxState, build_sandbox_app
+from bot.slack_emulator import SlackEmulator
 
 
 @dataclass
@@ -32,3 +36,41 @@ async def sandbox() -> AsyncIterator[Sandbox]:
 @pytest.fixture
 def demo() -> object:
     return DEMO
+
+
+class EmulatorServer:
+    """One uvicorn server for a test module (each start and stop costs ~0.2 s); each test mounts a fresh Slack
+    emulator on it."""
+
+    def __init__(self) -> None:
+        self.app: Any = None
+        self.base_url = ""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+
+    def mount(self, emulator: SlackEmulator) -> SlackEmulator:
+        emulator.base_url = self.base_url
+        self.app = emulator.app
+        return emulator
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def emulator_server() -> AsyncIterator[EmulatorServer]:
+    """Its module's async tests must run in the module's loop (``pytest.mark.asyncio(loop_scope="module")``)."""
+    server = EmulatorServer()
+    async with serve_asgi(server) as base_url:
+        server.base_url = base_url
+        yield server
+
+
+@pytest.fixture
+def root_logging() -> Iterator[None]:
+    """Put the root logger's handlers and level back after the test. configure_logging (which ``run`` and
+    ``shell`` call) replaces them: pytest's capture among them, and with a handler on a stream the test closes.
+    Opt in by name, or a module with ``pytestmark = pytest.mark.usefixtures("root_logging")``."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)

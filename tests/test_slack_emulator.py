@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.local_server import serve_asgi
 from bot.slack_emulator import BOT_ID, BOT_USER_ID, SlackEmulator
+from tests.conftest import EmulatorServer
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -34,31 +32,9 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-class Mount:
-    """Starting and stopping uvicorn costs ~0.2 s, so the module shares one server and each test mounts a fresh
-    emulator on it."""
-
-    def __init__(self) -> None:
-        self.app: Any = None
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await self.app(scope, receive, send)
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def server() -> AsyncIterator[tuple[Mount, str]]:
-    mount = Mount()
-    async with serve_asgi(mount) as base_url:
-        yield mount, base_url
-
-
 @pytest.fixture
-def emulator(server: tuple[Mount, str], clock: FakeClock) -> SlackEmulator:
-    mount, base_url = server
-    emu = SlackEmulator(clock=clock)
-    emu.base_url = base_url
-    mount.app = emu.app
-    return emu
+def emulator(emulator_server: EmulatorServer, clock: FakeClock) -> SlackEmulator:
+    return emulator_server.mount(SlackEmulator(clock=clock))
 
 
 @pytest.fixture

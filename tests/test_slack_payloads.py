@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl
 
 import httpx
 import pytest
-import pytest_asyncio
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -18,7 +17,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.local_server import free_port, serve_asgi
+from bot.local_server import free_port
 from bot.slack_emulator import SlackEmulator
 from bot.slack_payloads import (
     SlackActor,
@@ -30,6 +29,7 @@ from bot.slack_payloads import (
     view_state,
     view_submission,
 )
+from tests.conftest import EmulatorServer
 
 module_loop = pytest.mark.asyncio(loop_scope="module")  # the async tests share the module's server and loop
 
@@ -249,30 +249,9 @@ def test_view_submission_shape() -> None:
 # --- through Bolt -----------------------------------------------------------------------------------------------
 
 
-class Mount:
-    """One uvicorn server for the module (each start/stop costs ~0.2 s); each test mounts a fresh emulator."""
-
-    def __init__(self) -> None:
-        self.app: Any = None
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await self.app(scope, receive, send)
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def server() -> AsyncIterator[tuple[Mount, str]]:
-    mount = Mount()
-    async with serve_asgi(mount) as base_url:
-        yield mount, base_url
-
-
 @pytest.fixture
-def emulator(server: tuple[Mount, str]) -> SlackEmulator:
-    mount, base_url = server
-    emu = SlackEmulator()
-    emu.base_url = base_url
-    mount.app = emu.app
-    return emu
+def emulator(emulator_server: EmulatorServer) -> SlackEmulator:
+    return emulator_server.mount(SlackEmulator())
 
 
 def build_app(emulator: SlackEmulator) -> tuple[AsyncApp, dict[str, Any]]:

@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from bot.vendor_errors import (
+    MAYBE_APPLIED,
     AccessDenied,
     AuthFailed,
     InvalidInput,
@@ -146,8 +147,7 @@ def status_error(
     if status in (SEARCH_BUSY, CONCURRENT_ACTION) or status >= 500:
         # 503 and the busy codes mean "not now"; any other failure may come after the work was done.
         unsure = maybe_applied and status not in (503, SEARCH_BUSY, CONCURRENT_ACTION)
-        then = ("it may still have been carried out: check before trying again" if unsure
-                else "try again in a minute")
+        then = MAYBE_APPLIED if unsure else "try again in a minute"
         return Unavailable(f"Capillary is unavailable right now (HTTP {status}); {then}.", maybe_applied=unsure,
                            **common)
     return VendorError(f"Capillary answered HTTP {status}{detail}.", **common)

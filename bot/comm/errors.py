@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from bot.vendor_errors import (
+    MAYBE_APPLIED,
     AccessDenied,
     AuthFailed,
     InvalidInput,
@@ -21,7 +22,6 @@ from bot.vendor_errors import (
 )
 
 VENDOR = "Comm"
-MAYBE_SAVED = "it may still have been carried out: check before trying again"
 
 
 def parse_body(raw: bytes, *, status: int, maybe_applied: bool) -> Any:
@@ -33,7 +33,7 @@ def parse_body(raw: bytes, *, status: int, maybe_applied: bool) -> Any:
     except (ValueError, UnicodeDecodeError):
         if status >= 400:
             return {}  # a proxy's HTML error page: the status alone says enough
-        hint = f"; {MAYBE_SAVED}" if maybe_applied else ""
+        hint = f"; {MAYBE_APPLIED}" if maybe_applied else ""
         raise MalformedResponse(
             f"Comm answered HTTP {status} with a body that is not JSON{hint}.",
             vendor=VENDOR, http_status=status, maybe_applied=maybe_applied,
@@ -87,7 +87,7 @@ def status_error(
     if status >= 500:
         # 503 means "not now": the request was turned away. Any other failure may come after the work was done.
         unsure = maybe_applied and status != 503
-        then = MAYBE_SAVED if unsure else "try again in a minute"
+        then = MAYBE_APPLIED if unsure else "try again in a minute"
         return Unavailable(f"Comm is unavailable right now (HTTP {status}); {then}.", maybe_applied=unsure,
                            retry_after=retry_after, **common)
     return VendorError(f"Comm answered HTTP {status} for {subject}{detail}.", **common)
@@ -99,6 +99,6 @@ def body_error(body: Any, *, status: int, subject: str, maybe_applied: bool) -> 
         return None
     fields = field_errors(body)
     listed = "; ".join(fields) if fields else str(body.get("message") or "no details given")
-    hint = f" {MAYBE_SAVED[0].upper()}{MAYBE_SAVED[1:]}." if maybe_applied else ""
+    hint = f" {MAYBE_APPLIED[0].upper()}{MAYBE_APPLIED[1:]}." if maybe_applied else ""
     return VendorError(f"Comm reported an error for {subject} despite HTTP {status}: {listed}.{hint}",
                        vendor=VENDOR, http_status=status, maybe_applied=maybe_applied)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,15 +9,8 @@ from click.testing import CliRunner
 
 from bot.cli import main
 
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """run and shell set up logging on the root logger, into the runner's soon-closed stderr: undo it."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
+# run and shell set up logging on the root logger, into the runner's soon-closed stderr: undo it after each test.
+pytestmark = pytest.mark.usefixtures("root_logging")
 
 
 @pytest.fixture

@@ -6,22 +6,11 @@ import base64
 import hashlib
 import io
 import logging
-from collections.abc import Iterator
 
 import pytest
 
 from bot.logs import configure_logging, known_secrets, redact
 from bot.settings import Settings
-
-
-@pytest.fixture
-def root_logging() -> Iterator[None]:
-    """configure_logging replaces the root handlers (pytest's capture among them): put them back after."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 def _settings() -> Settings:

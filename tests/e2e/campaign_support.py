@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from bot.comm.client import Retries
+from bot.retrying import Retries
 from bot.sandbox import DEMO, SEED
 from bot.slack_emulator import Call
 from tests.conftest import Sandbox

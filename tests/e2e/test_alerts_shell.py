@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import io
-import logging
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,14 +12,7 @@ from bot.sandbox import SEED
 from bot.settings import Settings
 from bot.shell import run_shell
 
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
+pytestmark = pytest.mark.usefixtures("root_logging")  # the shell sets up logging on the root logger
 
 
 class _AfterDigest(io.StringIO):

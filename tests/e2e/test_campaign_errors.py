@@ -124,3 +124,13 @@ async def test_a_save_that_may_have_happened_and_cannot_be_checked_says_so(cbot:
     text = shown(outcome)
     assert "HTTP 502" in text and "it is not known whether it is paused" in text
     assert "campaign.pause" not in str(last_in_channel(cbot).get("blocks"))  # no button acting on a guess
+
+
+@pytest.mark.parametrize("action_id", ["campaign.pause", "campaign.resume", "campaign.status", "campaign.stop"])
+async def test_a_button_without_a_valid_campaign_id_is_answered_and_reaches_nothing(cbot: Bot, action_id: str) -> None:
+    button = {"type": "button", "action_id": action_id, "text": {"type": "plain_text", "text": "Go"},
+              "value": "not-a-campaign-id"}
+    message = {"ts": "1700000000.000100", "text": "", "blocks": [{"type": "actions", "elements": [button]}]}
+    reply = await click(cbot, message, action_id)
+    assert "That button carries no valid campaign id" in shown(reply)
+    assert cbot.sandbox.state.recorded_calls() == []

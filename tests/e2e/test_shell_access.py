@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,14 +10,7 @@ import pytest
 from bot.settings import Settings
 from bot.shell import SHELL_USER, run_shell
 
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
+pytestmark = pytest.mark.usefixtures("root_logging")  # the shell sets up logging on the root logger
 
 
 async def _shell(tmp_path: Path, lines: str, **settings: object) -> str:

@@ -1,7 +1,8 @@
 """Tests of the vendor sandbox over real HTTP.
 
 Each test module serves one sandbox on 127.0.0.1 for all its tests (starting uvicorn costs more than the tests);
-``restore`` puts its state back to seeded data and default settings before every test.
+``restore`` puts its state back to seeded data and default settings before every test. The fixtures that do both,
+``server`` and ``sbx``, are in conftest.py.
 """
 
 from __future__ import annotations

@@ -3,32 +3,18 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
-import pytest_asyncio
 
 from bot.sandbox import DEMO
-from tests.sandbox import Clock, Running, restore, running_sandbox
+from tests.sandbox import Clock, Running, restore
 
 RESEND = "/v2/communications/resend"
 CHANNELS = "/v3/targetGroups/channels"
 
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def server() -> AsyncIterator[Running]:
-    async with running_sandbox() as running:
-        yield running
-
-
-@pytest.fixture
-def sbx(server: Running) -> Running:
-    restore(server.state)
-    return server
 
 
 def basic(username: str, password: str) -> dict[str, str]:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import pytest_asyncio
 
 from bot.sandbox import DEMO, SEED
-from tests.sandbox import Running, restore, running_sandbox
+from tests.sandbox import Running
 
 WINBACK = SEED.campaign_ids["Winback March"]
 DIGEST = SEED.campaign_ids["Weekly Digest"]
@@ -18,18 +16,6 @@ PARTNER = SEED.campaign_ids["Partner Launch"]
 
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def server() -> AsyncIterator[Running]:
-    async with running_sandbox() as running:
-        yield running
-
-
-@pytest.fixture
-def sbx(server: Running) -> Running:
-    restore(server.state)
-    return server
 
 
 async def get(sbx: Running, campaign_id: str) -> dict[str, Any]:

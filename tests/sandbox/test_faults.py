@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 
 from bot.sandbox import DEMO, SEED
-from tests.sandbox import Running, restore, running_sandbox
+from tests.sandbox import Running
 
 RESEND = "/v2/communications/resend"
 CHANNELS = "/v3/targetGroups/channels"
@@ -19,18 +17,6 @@ CAMPAIGNS = "/api/v1/sms/campaigns"
 
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def server() -> AsyncIterator[Running]:
-    async with running_sandbox() as running:
-        yield running
-
-
-@pytest.fixture
-def sbx(server: Running) -> Running:
-    restore(server.state)
-    return server
 
 
 async def fault(sbx: Running, **rule: Any) -> dict[str, Any]:

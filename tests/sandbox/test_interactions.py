@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import pytest_asyncio
 
 from bot.sandbox import SEED
-from tests.sandbox import Running, restore, running_sandbox
+from tests.sandbox import Running, restore
 
 PATH = "/v2/customers/interaction"
 NOW = datetime(2025, 11, 11, 12, 0, 0, tzinfo=UTC)
@@ -20,14 +18,9 @@ NOW = datetime(2025, 11, 11, 12, 0, 0, tzinfo=UTC)
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def server() -> AsyncIterator[Running]:
-    async with running_sandbox() as running:
-        yield running
-
-
 @pytest.fixture
 def sbx(server: Running) -> Running:
+    """conftest's ``sbx``, with the sandbox's time standing still at NOW."""
     restore(server.state, now=lambda: NOW)
     return server
 

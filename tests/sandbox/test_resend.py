@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-import pytest_asyncio
 
 from bot.sandbox import SEED
-from tests.sandbox import Running, restore, running_sandbox
+from tests.sandbox import Running
 
 RESEND = "/v2/communications/resend"
 INVALID = {"warnings": [], "errors": [{"status": False, "code": 400,
@@ -17,18 +14,6 @@ INVALID = {"warnings": [], "errors": [{"status": False, "code": 400,
 
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def server() -> AsyncIterator[Running]:
-    async with running_sandbox() as running:
-        yield running
-
-
-@pytest.fixture
-def sbx(server: Running) -> Running:
-    restore(server.state)
-    return server
 
 
 async def resend(sbx: Running, message_id: object) -> tuple[int, object]:

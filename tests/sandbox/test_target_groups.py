@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-import pytest_asyncio
 
-from tests.sandbox import Clock, Running, restore, running_sandbox
+from tests.sandbox import Clock, Running, restore
 
 NOW = datetime(2025, 11, 11, 12, 50, 3, 444_000, tzinfo=UTC)
 UPSERT = "/v3/targetGroups/{}/targets/{}/communications/upsert"
@@ -23,14 +21,9 @@ def clock() -> Clock:
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def server() -> AsyncIterator[Running]:
-    async with running_sandbox() as running:
-        yield running
-
-
 @pytest.fixture
 def sbx(server: Running, clock: Clock) -> Running:
+    """conftest's ``sbx``, with the sandbox's time on ``clock``."""
     restore(server.state, now=clock)
     return server
 

@@ -5,15 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-import pytest_asyncio
 
 from bot.local_server import serve_asgi
 from bot.sandbox import DEMO, SEED, SandboxState, build_sandbox_app
-from tests.sandbox import Running, restore, running_sandbox
+from tests.sandbox import Running, restore
 
 RESEND = "/v2/communications/resend"
 CHANNELS = "/v3/targetGroups/channels"
@@ -28,18 +26,6 @@ class FakeMonotonic:
 
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def server() -> AsyncIterator[Running]:
-    async with running_sandbox() as running:
-        yield running
-
-
-@pytest.fixture
-def sbx(server: Running) -> Running:
-    restore(server.state)
-    return server
 
 
 async def test_latency_delays_vendor_requests_only(sbx: Running) -> None:
