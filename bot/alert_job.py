@@ -7,6 +7,11 @@ run: the watch-list is polled whole every run, and nothing about that customer w
 
 Posting follows the outbox protocol of bot/alert_outbox.py. Slack is paced at one post a second per channel
 (Slack's own rule for chat.postMessage); the Web API client passed in retries Slack's 429s.
+
+Replicas sharing one store take turns: a run first takes the ``alerts`` lease (bot/leases.py) and skips quietly when
+another replica holds it. The holder renews the lease while it polls and before every post, and stops posting as soon
+as a renewal fails (it stalled past the lease's expiry and another replica took over); it releases the lease at the
+end of the run.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -28,6 +33,7 @@ from bot.alert_outbox import Outbox
 from bot.alerts import Candidate, Digest, DigestItem, undelivered, undelivered_statuses
 from bot.capillary import CapillaryClient
 from bot.capillary.errors import CUSTOMER_NOT_FOUND
+from bot.leases import Lease, holder_id
 from bot.settings import Settings, SettingsError
 from bot.store import Store
 from bot.vendor_errors import NotFound, VendorError
@@ -38,6 +44,14 @@ log = logging.getLogger("commops.alerts")
 CONCURRENCY = 16  # lookups in flight; the rate limiter, not this, sets the pace
 POST_INTERVAL = 1.0  # seconds between posts to one channel
 STOP_GRACE = 2.0  # seconds a run in progress may take to finish at shutdown (cancelling it loses nothing)
+LEASE = "alerts"  # the lease a run holds (bot/leases.py): one replica runs the job at a time
+MIN_LEASE_TTL = timedelta(seconds=120)
+LEASE_LOST = "another replica took the alert lease over"
+
+
+def lease_ttl(interval: float) -> timedelta:
+    """Comfortably longer than a normal run (which renews it anyway): twice the interval, at least two minutes."""
+    return max(timedelta(seconds=2 * interval), MIN_LEASE_TTL)
 
 Block = dict[str, Any]
 
@@ -67,8 +81,11 @@ class CycleReport:
     posted: int = 0  # items that reached Slack this run (new ones and ones left pending before)
     posts: int = 0
     error: str | None = None  # why posting stopped; what was not posted stays pending
+    skipped: bool = False  # another replica holds the lease and runs the job
 
     def summary(self) -> str:
+        if self.skipped:
+            return "skipped: another replica holds the alert lease"
         text = (f"{self.customers} customers polled ({self.failed} failed, {self.missing} not found), {self.new} new "
                 f"undelivered messages, {self.posted} alerted in {self.posts} Slack posts")
         return text + (f"; posting stopped: {self.error}" if self.error else "")
@@ -91,8 +108,11 @@ class AlertJob:
         concurrency: int = CONCURRENCY,
         post_interval: float = POST_INTERVAL,
         on_posted: Callable[[], Any] | None = None,
+        lease_ttl: timedelta = MIN_LEASE_TTL,
+        holder: str | None = None,
     ) -> None:
         self.outbox = Outbox(store)
+        self.lease = Lease(store, LEASE, holder or holder_id(), lease_ttl, clock)
         self._capillary = capillary
         self._slack = slack
         self._render = render
@@ -109,12 +129,15 @@ class AlertJob:
 
     # Polling --------------------------------------------------------------------------------------------------
 
-    async def poll(self, now: datetime) -> PollResult:
+    async def poll(self, now: datetime, keep: Callable[[], Awaitable[bool]] | None = None) -> PollResult:
+        """Poll the watch-list; ``keep`` is asked before each lookup and stops the poll when it answers False."""
         result = PollResult()
         pending = iter(self.watchlist)  # shared by the workers: each takes the next customer when it is free
 
         async def worker() -> None:
             for customer in pending:
+                if keep is not None and not await keep():
+                    return
                 await self._poll_one(customer, now, result)
 
         await asyncio.gather(*(worker() for _ in range(min(self._concurrency, len(self.watchlist)))))
@@ -141,8 +164,21 @@ class AlertJob:
     # One run --------------------------------------------------------------------------------------------------
 
     async def run_once(self) -> CycleReport:
+        """One run, if this replica gets the lease; otherwise a report that says it was skipped."""
+        if not await self.lease.acquire():
+            log.debug("alerts: another replica holds the alert lease; run skipped")
+            return CycleReport(customers=len(self.watchlist), skipped=True)
+        try:
+            return await self._run()
+        finally:
+            try:
+                await asyncio.shield(self.lease.release())
+            except Exception:  # it expires by itself; the next run of any replica takes it then
+                log.warning("alerts: could not release the alert lease", exc_info=True)
+
+    async def _run(self) -> CycleReport:
         now = self._clock()
-        polled = await self.poll(now)
+        polled = await self.poll(now, _Renewal(self.lease, self._clock))
         report = CycleReport(customers=len(self.watchlist), failed=len(polled.failed), missing=len(polled.missing))
         known_missing = await self.outbox.missing_known()
         await self.outbox.forget_missing([key for key in polled.found if key in known_missing])
@@ -153,8 +189,11 @@ class AlertJob:
         return report
 
     async def post_pending(self, report: CycleReport, *, unchecked: int = 0) -> None:
-        """Post every pending item (and customers newly found missing) as one digest; nothing pending, no post."""
-        digest = Digest(uuid.uuid4().hex, await self.outbox.pending(), await self.outbox.missing_unreported(),
+        """Post every pending item (and customers newly found missing) as one digest; nothing pending, no post.
+        Only while this job holds the lease: the items are claimed under it, and it is renewed before each post."""
+        if not await self._still_held(report):
+            return
+        digest = Digest(uuid.uuid4().hex, await self.outbox.claim(self.lease), await self.outbox.missing_unreported(),
                         unchecked)
         if digest.empty:
             return
@@ -164,7 +203,8 @@ class AlertJob:
             return
         now = self._clock()
         await self.outbox.mark_posted([item.message_id for item in digest.shown], digest_id=digest.digest_id,
-                                      channel=self.channel, ts=root, in_thread=False, now=now)
+                                      channel=self.channel, ts=root, in_thread=False, now=now,
+                                      holder=self.lease.holder)
         await self.outbox.mark_reported(digest.missing_customers, now)
         report.posted += len(digest.shown)
         self._posted()
@@ -173,14 +213,23 @@ class AlertJob:
             if ts is None:
                 return  # the rest stay pending and open the next run's digest
             await self.outbox.mark_posted(message_ids, digest_id=digest.digest_id, channel=self.channel, ts=ts,
-                                          in_thread=True, now=self._clock())
+                                          in_thread=True, now=self._clock(), holder=self.lease.holder)
             report.posted += len(message_ids)
             self._posted()
+
+    async def _still_held(self, report: CycleReport) -> bool:
+        if await self.lease.renew():
+            return True
+        report.error = LEASE_LOST
+        log.warning("alerts: %s; this replica stops posting and leaves the rest to it", LEASE_LOST)
+        return False
 
     async def _post(self, report: CycleReport, **arguments: Any) -> str | None:
         wait = self._last_post + self._post_interval - time.monotonic()
         if wait > 0:
             await asyncio.sleep(wait)
+        if not await self._still_held(report):  # right before the call: a holder that stalled posts nothing
+            return None
         try:
             reply = await self._slack.chat_postMessage(channel=self.channel, **arguments)
         except SlackApiError as error:
@@ -201,6 +250,23 @@ class AlertJob:
                 self.on_posted()
             except Exception:  # a display hook must never cost an alert
                 log.exception("alerts: the on_posted hook failed")
+
+
+class _Renewal:
+    """Renews the lease during a long stretch of work, once a third of its time to live has passed; False from then
+    on once it has been lost."""
+
+    def __init__(self, lease: Lease, clock: Callable[[], datetime]) -> None:
+        self._lease = lease
+        self._clock = clock
+        self._at = clock()
+        self._held = True
+
+    async def __call__(self) -> bool:
+        if self._held and self._clock() - self._at >= self._lease.ttl / 3:
+            self._at = self._clock()  # before the await: the other workers go on without renewing it again
+            self._held = await self._lease.renew()  # if lost, posting (which renews first) says so
+        return self._held
 
 
 class AlertScheduler:
@@ -243,6 +309,8 @@ class AlertScheduler:
             _done, still = await asyncio.wait({running}, timeout=grace)
             for task in still:
                 task.cancel()
+            if still:  # let it release the lease before the store closes
+                await asyncio.wait(still, timeout=grace)
 
 
 def _quiet_skips(record: logging.LogRecord) -> bool:
@@ -272,6 +340,7 @@ def build_alert_job(settings: Settings, *, capillary: CapillaryClient, store: St
         log.info("alerts are off: ALERT_CHANNEL is not set")
         return None
     watchlist = load_job_watchlist(settings)
+    kwargs.setdefault("lease_ttl", lease_ttl(settings.alert_interval_seconds))
     if not watchlist.customers:
         log.warning("alerts: the watch-list is empty (ALERT_WATCHLIST %s); only imported alerts are posted",
                     settings.alert_watchlist or "is not set")

@@ -4,6 +4,11 @@ Rows go in as ``pending`` (insert-or-ignore on the message id, so a message alre
 again) and become ``posted`` with the Slack ts only after Slack accepted the post. Pending rows are picked up by
 every run, so a Slack failure or a crash before the post is healed by the next run. The one duplicate left is a
 crash between Slack accepting a post and the store recording it.
+
+With several replicas on one store, only the holder of the job's lease (bot/leases.py) posts: it claims the pending
+rows under its holder id in a statement that takes effect only while its lease holds, and records a post only on
+rows still claimed by it. A holder that stalled and lost its lease claims nothing; its successor claims the rows
+over again.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.alerts import Candidate, DigestItem, newest_first
+from bot.leases import Lease
 from bot.store import Store
 from bot.tables import AlertItem, AlertMissingCustomer
 
@@ -63,12 +69,23 @@ class Outbox:
             rows = (await session.execute(select(AlertItem).where(AlertItem.state == "pending"))).scalars().all()
         return newest_first([as_item(row) for row in rows])
 
+    async def claim(self, lease: Lease) -> tuple[DigestItem, ...]:
+        """Every pending item, claimed for ``lease``'s holder (taken from a holder that lost it), newest first;
+        nothing if the lease is not held."""
+        statement = (update(AlertItem).where(AlertItem.state == "pending", lease.condition())
+                     .values(claimed_by=lease.holder).returning(AlertItem))
+        async with self._store.session() as session, session.begin():
+            rows = (await session.scalars(statement)).all()
+            return newest_first([as_item(row) for row in rows])
+
     async def mark_posted(self, message_ids: Sequence[int], *, digest_id: str, channel: str, ts: str,
-                          in_thread: bool, now: datetime) -> None:
+                          in_thread: bool, now: datetime, holder: str | None = None) -> None:
+        """Record the post; with ``holder``, only on the rows still claimed by it."""
+        claimed = [AlertItem.claimed_by == holder] if holder is not None else []
         async with self._store.session() as session, session.begin():
             for start in range(0, len(message_ids), BATCH):
                 await session.execute(
-                    update(AlertItem).where(AlertItem.message_id.in_(message_ids[start:start + BATCH]))
+                    update(AlertItem).where(AlertItem.message_id.in_(message_ids[start:start + BATCH]), *claimed)
                     .values(state="posted", digest_id=digest_id, slack_channel=channel, slack_ts=ts,
                             in_thread=in_thread, posted_at=now))
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DDL, BigInteger, Integer, String, Text, event
+from sqlalchemy import DDL, BigInteger, Connection, Integer, String, Text, event, inspect
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.store import Base, UTCDateTime
+
+HOLDER = 64  # the width of a lease holder's id (bot/leases.py)
 
 
 class ResendClaim(Base):
@@ -90,6 +92,7 @@ class AlertItem(Base):
     slack_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)  # the post that shows the item
     in_thread: Mapped[bool] = mapped_column(default=False)
     posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(HOLDER), nullable=True)  # the run that will post it
     resent_by: Mapped[str | None] = mapped_column(String(32), nullable=True)  # Slack user id
     resent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     resent_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
@@ -104,3 +107,32 @@ class AlertMissingCustomer(Base):
     customer: Mapped[str] = mapped_column(String(330), primary_key=True)
     missing_since: Mapped[datetime] = mapped_column(UTCDateTime())
     reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class LeaseRow(Base):
+    """A named lease (bot/leases.py): who may do a job's work until when, shared by every replica of the store."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(HOLDER))
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# Columns added after a table first shipped: create_all makes missing tables only, so a store created by an older
+# version gets these added when it starts (Store.start runs create_all, which fires this each time).
+_ADDED_COLUMNS = {"alert_outbox": {"claimed_by": f"VARCHAR({HOLDER})"}}
+
+
+@event.listens_for(Base.metadata, "after_create")
+def _add_columns(_metadata: Any, connection: Connection, **_kw: Any) -> None:
+    tables = inspect(connection)
+    for table, columns in _ADDED_COLUMNS.items():
+        if not tables.has_table(table):  # a create_all of only some tables
+            continue
+        present = {column["name"] for column in tables.get_columns(table)}
+        for name, sql_type in columns.items():
+            if name not in present:
+                guard = " IF NOT EXISTS" if connection.dialect.name == "postgresql" else ""  # replicas starting at once
+                connection.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN{guard} {name} {sql_type}")

@@ -3,13 +3,19 @@ digest's buttons clicked over signed HTTP."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alert_import import import_file
+from bot.alert_job import AlertJob, AlertScheduler, CycleReport, build_alert_job
 from bot.sandbox import SEED
 from bot.sandbox.messages import SYNTHETIC_BASE_ID
+from bot.services import build_services
+from handlers.alert_blocks import DIGEST
 from tests.e2e.alert_support import (
     ALERTS,
     MISSING,
@@ -21,8 +27,9 @@ from tests.e2e.alert_support import (
     fixed_clock,
     item_ids,
     replies,
+    write_watchlist,
 )
-from tests.e2e.conftest import BOB, Bot
+from tests.e2e.conftest import BOB, BOT_TOKEN, Bot
 
 SYNTHETIC_10 = SYNTHETIC_BASE_ID + 4 * 10 + 1  # customer 10's recent NOT-DELIVERED sms
 SYNTHETIC_15 = SYNTHETIC_BASE_ID + 4 * 15 + 1  # customer 15's recent FAILED sms
@@ -178,3 +185,69 @@ async def test_alerts_are_off_without_a_channel(bot: Bot, tmp_path: Path) -> Non
     assert bot.services.settings.alert_channel is None
     assert build_alert_job(bot.services.settings, capillary=bot.services.capillary, store=bot.services.store,
                            slack=AsyncWebClient(), render=DIGEST) is None
+
+
+@asynccontextmanager
+async def replica(bot: Bot, tmp_path: Path) -> AsyncIterator[AlertJob]:
+    """The alert job of a second replica: its own services (store, Capillary client) on the bot's database."""
+    services = await build_services(bot.services.settings)
+    try:
+        settings = services.settings.model_copy(update={"alert_channel": ALERTS,
+                                                        "alert_watchlist": write_watchlist(tmp_path)})
+        job = build_alert_job(settings, capillary=services.capillary, store=services.store,
+                              slack=AsyncWebClient(token=BOT_TOKEN, base_url=bot.slack.api_url), render=DIGEST,
+                              clock=fixed_clock(bot), post_interval=0)
+        assert job is not None
+        yield job
+    finally:
+        await services.aclose()
+
+
+def alerted(bot: Bot) -> list[int]:
+    return [message_id for message in bot.slack.messages(ALERTS) for message_id in item_ids(message)]
+
+
+async def test_two_replicas_running_at_once_post_one_digest_and_lose_nothing(bot: Bot, tmp_path: Path) -> None:
+    async with replica(bot, tmp_path) as other:
+        jobs = (alert_job(bot, tmp_path), other)
+        assert jobs[0].lease.holder != jobs[1].lease.holder
+        reports = await asyncio.gather(*(job.run_once() for job in jobs))
+        assert sorted(report.skipped for report in reports) == [False, True]
+        [digest] = digests(bot)
+        assert set(item_ids(digest)) == EXPECTED and sorted(alerted(bot)) == sorted(EXPECTED)
+        assert await jobs[0].outbox.pending() == ()
+        new_id = bot.sandbox.state.add_interaction("mobile", "919900000011", status="FAILED",
+                                                   sent_at=bot.sandbox.state.seeded_at)
+        await asyncio.gather(*(job.run_once() for job in jobs))  # the lease was released: either may run now
+        assert len(digests(bot)) == 2 and item_ids(digests(bot)[-1]) == [new_id]
+        assert sorted(alerted(bot)) == sorted([*EXPECTED, new_id])
+
+
+async def test_two_schedulers_on_one_database_post_one_digest(bot: Bot, tmp_path: Path) -> None:
+    reports: list[CycleReport] = []
+
+    def recording(job: AlertJob) -> AlertJob:
+        run = job.run_once
+
+        async def run_once() -> CycleReport:
+            reports.append(await run())
+            return reports[-1]
+
+        job.run_once = run_once  # type: ignore[method-assign]
+        return job
+
+    async with replica(bot, tmp_path) as other:
+        schedulers = [AlertScheduler(recording(job), interval=3600) for job in (alert_job(bot, tmp_path), other)]
+        for scheduler in schedulers:
+            scheduler.start()  # each runs at once: both replicas' first runs start together
+        try:
+            for _ in range(500):  # ten seconds at most
+                if len(reports) == 2:
+                    break
+                await asyncio.sleep(0.02)
+        finally:
+            for scheduler in schedulers:
+                await scheduler.stop()
+    assert len(reports) == 2 and all(report.error is None for report in reports)
+    [digest] = digests(bot)
+    assert sorted(alerted(bot)) == sorted(EXPECTED) and set(item_ids(digest)) == EXPECTED
