@@ -202,6 +202,9 @@ class GroupDirectory(Protocol):
     async def members(self, usergroup_id: str) -> Collection[str]: ...
 
 
+LOOKUP_SECONDS = 1.5
+
+
 class GroupCache:
     """Group memberships kept for ``ttl`` seconds; one lookup per group at a time.
 
@@ -222,8 +225,13 @@ class GroupCache:
             if cached is not None and self._clock() - cached[0] < self._ttl:
                 return cached[1]
             try:
-                found = frozenset(await self._directory.members(usergroup_id))
+                # The check runs before Slack's 3 s ack: a slow directory must not hold every request up.
+                found = frozenset(await asyncio.wait_for(self._directory.members(usergroup_id), LOOKUP_SECONDS))
             except Exception as error:  # any failure: deny by group, say why in the log, never crash the check
+                if cached is not None:  # a recent answer beats "no members" when Slack is slow for a moment
+                    log.warning("could not refresh user group %s (%s): using the membership read %.0f s ago",
+                                usergroup_id, _describe(error), self._clock() - cached[0])
+                    return cached[1]
                 log.warning("could not read the members of user group %s (%s): its grants do not apply now",
                             usergroup_id, _describe(error))
                 return frozenset()

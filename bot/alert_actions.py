@@ -69,7 +69,9 @@ class AlertActions:
         return list(await asyncio.gather(*(one(message_id, row) for message_id, row in zip(ids, rows, strict=True))))
 
     async def _resend_one(self, row: AlertItem, actor: Actor, attempt_id: str | None) -> ItemResult:
-        outcome = await self._resend.resend_one(row.message_id, actor, action=ACTION, attempt_id=attempt_id)
+        # An alert's button never repeats a resend, however old: deliberate repeats go through /resend.
+        outcome = await self._resend.resend_one(row.message_id, actor, action=ACTION, attempt_id=attempt_id,
+                                                final_once_resent=True)
         message_id = row.message_id
         if outcome.outcome is Outcome.RESENT and outcome.result is not None:
             await self.outbox.record_resend(message_id, user_id=actor.user_id, at=outcome.at,

@@ -43,7 +43,7 @@ def parse_time(text: str, zone: tzinfo) -> datetime:
     """ISO 8601 with an offset; ISO 8601 or ``DD-MM-YYYY HH:mm:ss`` without one (cluster time, ``zone``); or
     Unix epoch seconds or milliseconds."""
     value = text.strip()
-    if value.isdigit():
+    if value.isdecimal():
         number = int(value)
         return datetime.fromtimestamp(number / 1000 if number > 10**11 else number, UTC)
     sent = parse_sent_date(value, zone)
@@ -68,7 +68,7 @@ def parse_row(row: Mapping[str, Any], *, statuses: dict[str, str], zone: tzinfo)
     """One export row as a candidate alert; ValueError says what is wrong with it."""
     lowered = {str(key).strip().lower(): value for key, value in row.items() if key is not None}
     raw_id = _field(lowered, "message_id")
-    if not raw_id.isdigit() or not 0 < int(raw_id) <= _LONG_MAX:
+    if not raw_id.isdecimal() or not 0 < int(raw_id) <= _LONG_MAX:
         raise ValueError(f"message id {raw_id[:30]!r} is not a positive whole number")
     given = _field(lowered, "status")
     status = statuses.get(normalise_status(given))

@@ -6,6 +6,7 @@ The job (bot/alert_job.py) polls, the outbox (bot/alert_outbox.py) remembers, an
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
@@ -15,6 +16,8 @@ from bot.capillary.models import CustomerInteractions
 SHOWN = 20  # items with their own Resend button in the digest; the rest go into the thread
 SENT_DATE_FORMAT = "%d-%m-%Y %H:%M:%S"
 FUTURE_SLACK = timedelta(minutes=10)  # clocks disagree a little; a message "from the future" is still recent
+
+log = logging.getLogger("commops.alerts")
 
 
 def normalise_status(status: str) -> str:
@@ -28,11 +31,22 @@ def undelivered_statuses(statuses: Iterable[str]) -> dict[str, str]:
 
 
 def parse_sent_date(text: str, zone: tzinfo) -> datetime | None:
-    """``DD-MM-YYYY HH:mm:ss`` in the cluster's zone (the API gives no offset), as an aware datetime."""
+    """``DD-MM-YYYY HH:mm:ss`` in the cluster's zone (the API gives no offset), as an aware datetime.
+
+    Fractions of a second and ISO 8601 are accepted too, so a small drift in the vendor's format does not
+    make undelivered messages disappear; an offset, when one comes, wins over the zone.
+    """
+    cleaned = text.strip()
+    for pattern in (SENT_DATE_FORMAT, SENT_DATE_FORMAT + ".%f"):
+        try:
+            return datetime.strptime(cleaned, pattern).replace(tzinfo=zone)
+        except ValueError:
+            continue
     try:
-        return datetime.strptime(text.strip(), SENT_DATE_FORMAT).replace(tzinfo=zone)
+        moment = datetime.fromisoformat(cleaned)
     except ValueError:
         return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
 
 
 def mask(receiver: str) -> str:
@@ -64,7 +78,11 @@ def undelivered(found: CustomerInteractions, customer: str, *, statuses: dict[st
             if status is None or message.sent_date is None:
                 continue
             sent_at = parse_sent_date(message.sent_date, zone)
-            if sent_at is None or not since <= sent_at <= now + FUTURE_SLACK:
+            if sent_at is None:
+                log.warning("message %s of %s is %s but its sentDate %r is unreadable: not alerted", message.id,
+                            customer, status, message.sent_date[:40])
+                continue
+            if not since <= sent_at <= now + FUTURE_SLACK:
                 continue
             result.append(Candidate(message.id, channel.name.lower(), message.receiver or "", status, sent_at,
                                     "watchlist", customer))

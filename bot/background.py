@@ -17,8 +17,14 @@ class BackgroundWork:
     def spawn(self, work: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(work, name=name)
         self._tasks.add(task)  # a strong reference: the loop keeps only weak ones
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._finished)
         return task
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # Nobody awaits this task; without this line the failure would vanish.
+            log.error("%s failed", task.get_name(), exc_info=task.exception())
 
     @property
     def pending(self) -> int:

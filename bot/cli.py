@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.alert_cli import alerts
-from bot.logs import configure_logging, known_secrets
+from bot.logs import configure_logging, known_secrets, redact
 from bot.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
@@ -45,6 +46,9 @@ def _run(coroutine: Coroutine[Any, Any, Any]) -> Any:
         _die(str(error))
     except OSError as error:  # e.g. the port is taken
         _die(f"{error.strerror or error}", 1)
+    except SQLAlchemyError as error:  # e.g. a SQLite path in a missing folder, a database that refuses us
+        cause = str(getattr(error, "orig", None) or error).splitlines()[0]
+        _die(f"DATABASE_URL cannot be used: {redact(cause)}")
     except KeyboardInterrupt:
         return None
 

@@ -68,5 +68,9 @@ def configure_logging(level: str, secrets: Iterable[str] = (), *, stream: object
     root.addHandler(handler)
     root.setLevel(level)
     # Third-party request logs at DEBUG can echo headers; they pass through the same redaction.
-    for noisy in ("httpx", "httpcore", "aiohttp.access", "uvicorn.access"):
+    # httpx's own request lines carry query strings (customer mobiles and emails in the alert poll): our clients
+    # log method, path, status and request id instead. The rest pass through the same redaction.
+    for quiet in ("httpx", "httpcore"):
+        logging.getLogger(quiet).setLevel(logging.WARNING)
+    for noisy in ("aiohttp.access", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(max(logging.getLevelName(level), logging.INFO))

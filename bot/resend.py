@@ -14,7 +14,7 @@ import enum
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -32,10 +32,13 @@ log = logging.getLogger("commops.resend")
 
 MAX_IDS = 50
 GUARD_WINDOW = timedelta(minutes=10)
-STALE_PENDING = timedelta(minutes=2)  # a claim left "pending" by a crash stops blocking after this
+# A claim left "pending" by a crash can be overridden after this: longer than any call can be in flight
+# (the longest CAPILLARY_TIMEOUT_SECONDS plus the longest rate-limit back-off).
+STALE_PENDING = timedelta(minutes=10)
 CONCURRENCY = 8
 _LONG_MAX = 2**63 - 1
 _SEPARATORS = re.compile(r"[\s,;]+")
+_DIGITS = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() accepts "²", which int() refuses
 
 USAGE = (
     "*Usage:* `/resend <messageId> [<messageId> …]`\n"
@@ -57,9 +60,9 @@ def parse_message_ids(text: str) -> list[int]:
     ids: list[int] = []
     for token in tokens:
         cleaned = token.strip("`'\"")
-        if cleaned.lstrip("-+").isdigit() and cleaned.startswith("-"):
-            raise UsageError(f"“{token}” is not a message id: ids are positive whole numbers.")
-        if not cleaned.lstrip("+").isdigit():
+        if _DIGITS.fullmatch(cleaned.lstrip("-+")) and cleaned.startswith("-"):
+            raise UsageError(f"“{_clip(token)}” is not a message id: ids are positive whole numbers.")
+        if not _DIGITS.fullmatch(cleaned.lstrip("+")):
             raise UsageError(f"“{_clip(token)}” is not a message id: ids are whole numbers like 1746061653596.")
         value = int(cleaned)
         if value <= 0 or value > _LONG_MAX:
@@ -93,6 +96,7 @@ class PriorResend:
     at: datetime
     state: str
     resent_id: int | None
+    version: int = 1  # the claim's attempt count: a "resend anyway" must name the version it overrides
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,12 @@ class ResendOutcome:
     result: ResendResult | None = None
     error: VendorError | None = None
     prior: PriorResend | None = None
+    version: int | None = None  # this request's claim version, for a "resend anyway" of an uncertain result
+
+    @property
+    def blocking_version(self) -> int | None:
+        """The claim version a "resend anyway" of this outcome has to override."""
+        return self.prior.version if self.prior is not None else self.version
 
 
 class ResendService:
@@ -122,29 +132,37 @@ class ResendService:
         self._concurrency = concurrency
 
     async def resend_many(
-        self, message_ids: Iterable[int], actor: Actor, *, force: bool = False, action: str = "resend",
-        attempt_id: str | None = None,
+        self, message_ids: Iterable[int], actor: Actor, *, overriding: Mapping[int, int] | None = None,
+        action: str = "resend", attempt_id: str | None = None,
     ) -> list[ResendOutcome]:
         """Resend each id (bounded concurrency); one outcome per id, in the order given.
 
+        ``overriding`` maps ids to the claim version a person chose to "resend anyway": only that version is
+        overridden, so a second click on the same button (or a stale copy of it) cannot resend again.
         ``action`` names it in the audit log (``alerts.resend`` for the alert's button); ``attempt_id`` ties the
         rows of one Slack request together.
         """
         gate = asyncio.Semaphore(self._concurrency)
+        chosen = overriding or {}
 
         async def one(message_id: int) -> ResendOutcome:
             async with gate:
-                return await self.resend_one(message_id, actor, force=force, action=action, attempt_id=attempt_id)
+                return await self.resend_one(message_id, actor, overriding=chosen.get(message_id), action=action,
+                                             attempt_id=attempt_id)
 
         return list(await asyncio.gather(*(one(message_id) for message_id in message_ids)))
 
     async def resend_one(
-        self, message_id: int, actor: Actor, *, force: bool = False, action: str = "resend",
-        attempt_id: str | None = None,
+        self, message_id: int, actor: Actor, *, overriding: int | None = None, action: str = "resend",
+        attempt_id: str | None = None, final_once_resent: bool = False,
     ) -> ResendOutcome:
+        """``final_once_resent``: a resend (or an uncertain one) of any age blocks this one, not only a recent
+        one; the alert buttons use it, leaving deliberate repeats to /resend and its "Resend anyway"."""
         started = time.perf_counter()
+        force = overriding is not None
         try:
-            outcome = await self._resend(message_id, actor, force=force)
+            outcome = await self._resend(message_id, actor, overriding=overriding,
+                                         final_once_resent=final_once_resent)
         except BaseException as error:
             interrupted = not isinstance(error, Exception)
             await asyncio.shield(self._audit.record(
@@ -182,56 +200,83 @@ class ResendService:
                 latency_ms=latency_ms, attempt_id=attempt_id,
             )
 
-    async def _resend(self, message_id: int, actor: Actor, *, force: bool) -> ResendOutcome:
+    async def _resend(self, message_id: int, actor: Actor, *, overriding: int | None,
+                      final_once_resent: bool) -> ResendOutcome:
         now = self._clock()
-        prior = await self._claim(message_id, actor, now, force=force)
-        if prior is not None:
-            return ResendOutcome(message_id, Outcome.DUPLICATE, now, prior=prior)
+        claimed = await self._claim(message_id, actor, now, overriding=overriding,
+                                    final_once_resent=final_once_resent)
+        if isinstance(claimed, PriorResend):
+            return ResendOutcome(message_id, Outcome.DUPLICATE, now, prior=claimed)
+        version = claimed
         try:
             result = await self._capillary.resend(message_id)
         except VendorError as error:
             state = "uncertain" if error.maybe_applied else "failed"
-            await self._settle(message_id, state, detail=error.sentence)
+            await self._settle(message_id, version, state, detail=error.sentence)
             log.info("resend %s by %s: %s (%s)", message_id, actor.user_id, state, error.kind)
             outcome = Outcome.UNCERTAIN if error.maybe_applied else Outcome.FAILED
-            return ResendOutcome(message_id, outcome, self._clock(), error=error)
+            return ResendOutcome(message_id, outcome, self._clock(), error=error, version=version)
         except BaseException:
-            await asyncio.shield(self._settle(message_id, "uncertain", detail="interrupted"))
+            await asyncio.shield(self._settle(message_id, version, "uncertain", detail="interrupted"))
             raise
-        await self._settle(message_id, "resent", org_id=result.org_id, resent_id=result.resent_message_id)
+        await self._settle(message_id, version, "resent", org_id=result.org_id, resent_id=result.resent_message_id)
         log.info("resend %s by %s: resent as %s", message_id, actor.user_id, result.resent_message_id)
         return ResendOutcome(message_id, Outcome.RESENT, self._clock(), result=result)
 
-    async def _claim(self, message_id: int, actor: Actor, now: datetime, *, force: bool) -> PriorResend | None:
-        """Take the message for this resend, or return the recent resend that blocks it."""
+    async def _claim(self, message_id: int, actor: Actor, now: datetime, *, overriding: int | None,
+                     final_once_resent: bool) -> int | PriorResend:
+        """Take the message for this resend (returns the claim's version), or return what blocks it."""
         values = {
             "message_id": message_id, "state": "pending", "user_id": actor.user_id, "user_name": actor.user_name,
             "claimed_at": now, "org_id": None, "resent_id": None, "attempts": 1, "detail": None,
         }
         insert = postgresql.insert(ResendClaim) if self._store.dialect == "postgresql" else sqlite.insert(ResendClaim)
         cutoff = now - GUARD_WINDOW
-        takeover = [ResendClaim.claimed_at < cutoff, ResendClaim.state == "failed"]
-        if force:
-            # Never two resends of one id in flight; a claim left pending by a crash is fair game after a while.
-            takeover.append(ResendClaim.state != "pending")
-            takeover.append(ResendClaim.claimed_at < now - STALE_PENDING)
+        stale = ResendClaim.claimed_at < now - STALE_PENDING
+        if final_once_resent:
+            takeover = [ResendClaim.state == "failed", (ResendClaim.state == "pending") & stale]
+        else:
+            takeover = [ResendClaim.claimed_at < cutoff, ResendClaim.state == "failed"]
+        if overriding is not None:
+            # Only the version the person saw is overridden; never two resends of one id in flight, but a claim
+            # left pending by a crash is fair game after a while.
+            takeover.append((ResendClaim.attempts == overriding) & ((ResendClaim.state != "pending") | stale))
         update = {key: value for key, value in values.items() if key not in ("message_id", "attempts")}
         update["attempts"] = ResendClaim.attempts + 1
         statement = insert.values(**values).on_conflict_do_update(
             index_elements=["message_id"], set_=update, where=or_(*takeover)
-        ).returning(ResendClaim.message_id)
+        ).returning(ResendClaim.attempts)
         async with self._store.session() as session, session.begin():
             claimed = (await session.execute(statement)).first()
             if claimed is not None:
-                return None
+                return int(claimed[0])
             row = (await session.execute(select(ResendClaim).where(ResendClaim.message_id == message_id))).scalar_one()
-            return PriorResend(row.user_id, row.user_name, row.claimed_at, row.state, row.resent_id)
+            return PriorResend(row.user_id, row.user_name, row.claimed_at, row.state, row.resent_id, row.attempts)
 
     async def _settle(
-        self, message_id: int, state: str, *, org_id: int | None = None, resent_id: int | None = None,
-        detail: str | None = None,
+        self, message_id: int, version: int, state: str, *, org_id: int | None = None,
+        resent_id: int | None = None, detail: str | None = None,
     ) -> None:
+        """Record the outcome on our own claim only (a later claim may have taken over a stale one)."""
         async with self._store.session() as session, session.begin():
             row = await session.get(ResendClaim, message_id)
-            if row is not None:
+            if row is not None and row.attempts == version:
                 row.state, row.org_id, row.resent_id, row.detail = state, org_id, resent_id, detail
+
+
+def anyway_value(items: Iterable[tuple[int, int]]) -> str:
+    """A "Resend anyway" button's value: each id with the claim version it overrides (``id@version``)."""
+    return ",".join(f"{message_id}@{version}" for message_id, version in items)
+
+
+def parse_anyway_value(value: str) -> dict[int, int]:
+    """The ids and versions of a "Resend anyway" button; UsageError when it is not one of ours."""
+    chosen: dict[int, int] = {}
+    for part in value.split(","):
+        message_id, _, version = part.strip().partition("@")
+        if not (_DIGITS.fullmatch(message_id) and _DIGITS.fullmatch(version)):
+            raise UsageError("That button carries no valid message ids.")
+        chosen[int(message_id)] = int(version)
+    if not chosen or len(chosen) > MAX_IDS:
+        raise UsageError("That button carries no valid message ids.")
+    return chosen

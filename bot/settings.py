@@ -6,12 +6,15 @@ environment variable and what it expects; the CLI prints it and exits with statu
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AnyHttpUrl, Field, SecretStr, TypeAdapter, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEFAULT_ALERT_STATUSES = ("NOT-DELIVERED", "FAILED", "SOFT_BOUNCED", "GTW_NOT_FOUND")
 
@@ -90,6 +93,31 @@ class Settings(BaseSettings):
     def _bot_token(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not value.get_secret_value().startswith("xoxb-"):
             raise ValueError("expected a bot token starting with xoxb-")
+        return value
+
+    @field_validator("slack_signing_secret", "capillary_password", "capillary_oauth_key", "capillary_oauth_secret",
+                     "comm_api_token")
+    @classmethod
+    def _blank_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
+        # `FOO=` in a .env file means "not set", not "an empty secret" (which would fail every request).
+        return None if value is not None and not value.get_secret_value().strip() else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            # The value is not echoed: a URL may carry a password.
+            raise ValueError("expected a SQLAlchemy URL such as sqlite+aiosqlite:///commops.db") from None
+        drivers = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}
+        if url.get_backend_name() not in drivers:
+            raise ValueError("expected sqlite+aiosqlite:///… or postgresql+asyncpg://…") from None
+        wanted = drivers[url.get_backend_name()]
+        if url.get_driver_name() != wanted:
+            raise ValueError(f"expected the async driver: {url.get_backend_name()}+{wanted}://…") from None
+        if wanted == "asyncpg" and importlib.util.find_spec("asyncpg") is None:
+            raise ValueError("PostgreSQL needs the asyncpg driver: pip install 'commops[postgres]'") from None
         return value
 
     @field_validator("slack_app_token")

@@ -14,6 +14,7 @@ import json
 import logging
 import secrets
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from typing import IO, Any
 
@@ -197,9 +198,9 @@ class Shell:
                 self.term.say(HELP)
             elif line.startswith("/"):
                 await self.run_command(line)
-            elif line.isdigit() and int(line) in self.board.buttons:
+            elif line.isdecimal() and int(line) in self.board.buttons:
                 await self.press(self.board.buttons[int(line)])
-            elif line.isdigit():
+            elif line.isdecimal():
                 self.term.say(f"There is no button {line}.")
             else:
                 self.term.say("Commands start with / (try /resend help); numbers press buttons; `quit` leaves.")
@@ -224,9 +225,13 @@ async def run_shell(settings: Settings, known_secrets: list[str], *, stdin: IO[s
     term = Terminal(stdin or sys.stdin, stdout or sys.stdout)
     configure_logging("DEBUG" if settings.log_level == "DEBUG" else "WARNING", known_secrets)
     async with contextlib.AsyncExitStack() as stack:
-        if not settings.capillary_configured and not settings.comm_configured:
+        sandboxed = not settings.capillary_configured and not settings.comm_configured
+        if sandboxed:
             url = await stack.enter_async_context(serve_asgi(build_sandbox_app()))
-            settings = _sandbox_settings(settings, url)
+            # A private database: the sandbox's demo data must never mix with a real bot's resends or alerts.
+            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="commops-shell-"))
+            settings = _sandbox_settings(settings, url).model_copy(
+                update={"database_url": f"sqlite+aiosqlite:///{folder}/shell.db"})
             term.say(f"No Capillary or Comm settings: using the built-in sandbox at {url} (demo data).")
         emulator = SlackEmulator()
         await stack.enter_async_context(emulator.serve())
@@ -249,10 +254,14 @@ async def run_shell(settings: Settings, known_secrets: list[str], *, stdin: IO[s
         shell = Shell(emulator, send, term, user_name, channels)
         from bot.alert_cli import start_alerts
 
-        # Digests are drawn the moment they are posted, not only after the next command.
-        alert_scheduler = start_alerts(services, app.client, on_posted=shell.render_changes)
-        if alert_scheduler is not None:
-            stack.push_async_callback(alert_scheduler.stop)
+        # Digests are drawn the moment they are posted, not only after the next command. Against real vendors the
+        # alerts stay with the running bot: the shell would otherwise mark them posted to this emulator.
+        if sandboxed or settings.alert_channel is None:
+            alert_scheduler = start_alerts(services, app.client, on_posted=shell.render_changes)
+            if alert_scheduler is not None:
+                stack.push_async_callback(alert_scheduler.stop)
+        else:
+            term.say("Alerts are not run in the shell against real vendors: they stay with the running bot.")
         term.say(f"commops shell: you are @{user_name} in #shell.")
         term.say(access_notice(settings))
         await shell.repl()

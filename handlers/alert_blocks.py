@@ -109,7 +109,7 @@ def redraw(blocks: Sequence[Block], items: dict[int, DigestItem]) -> list[Block]
     updated: list[Block] = []
     for block in blocks:
         block_id = str(block.get("block_id") or "")
-        if block_id.startswith(ITEM_PREFIX) and block_id[len(ITEM_PREFIX):].isdigit():
+        if block_id.startswith(ITEM_PREFIX) and block_id[len(ITEM_PREFIX):].isdecimal():
             item = items.get(int(block_id[len(ITEM_PREFIX):]))
             updated.append(item_block(item) if item is not None else block)
         else:

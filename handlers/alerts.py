@@ -66,7 +66,7 @@ def register(app: AsyncApp, services: Services) -> None:
                           respond: AsyncRespond, context: AsyncBoltContext) -> None:
         await ack()
         value = str(action.get("value", ""))
-        if not value.isdigit():
+        if not value.isdecimal():
             await respond(response_type="ephemeral", replace_original=False,
                           text=":warning: That button carries no message id; use /resend instead.")
             return

@@ -52,7 +52,8 @@ def build_app(services: Services) -> AsyncApp:
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any], respond: Any) -> None:
-        log.error("unhandled %s while serving a %s request", type(error).__name__, body.get("type", "command"))
+        log.error("unhandled %s while serving a %s request", type(error).__name__, body.get("type", "command"),
+                  exc_info=error)
         if respond is not None:
             try:
                 await respond(response_type="ephemeral", replace_original=False,

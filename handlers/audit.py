@@ -30,7 +30,7 @@ _ICONS = {
 
 async def run(request: CommRequest) -> None:
     words = request.args.split()
-    if len(words) > 1 or (words and not words[0].isdigit()):
+    if len(words) > 1 or (words and not words[0].isdecimal()):
         await request.ack(text=f":warning: `{escape(request.args[:40])}` is not a number of rows.\n{USAGE}")
         return
     rows = min(max(int(words[0]) if words else DEFAULT_ROWS, 1), MAX_ROWS)

@@ -69,7 +69,7 @@ async def _run(listener: Callable[..., Awaitable[Any]], kwargs: dict[str, Any], 
         await listener(**kwargs)
     except Exception:
         if signal is None or not signal.done.is_set():
-            raise  # the wrapper re-raises it to Bolt
+            raise  # the wrapper re-raises it to Bolt (or, past the deadline, BackgroundWork logs it)
         log.exception("%s failed after acknowledging", getattr(listener, "__name__", "listener"))
         respond = kwargs.get("respond")
         if respond is not None:

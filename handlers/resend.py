@@ -6,10 +6,12 @@ import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.actors import Actor
 from bot.audit import AuditOutcome
-from bot.resend import USAGE, UsageError, parse_message_ids
+from bot.resend import USAGE, UsageError, parse_anyway_value, parse_message_ids
 from bot.services import Services
 from handlers.authorize import ANY, ATTEMPT_KEY, Routes
 from handlers.resend_blocks import RESEND_ANYWAY, after_anyway, result_blocks, summary_text
@@ -26,7 +28,7 @@ ROUTES = Routes(commands={"/resend": {ANY: "resend"}}, actions={RESEND_ANYWAY: "
 def register(app: AsyncApp, services: Services) -> None:
     @app.command("/resend")
     async def resend_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond,
-                             context: AsyncBoltContext) -> None:
+                             context: AsyncBoltContext, client: AsyncWebClient) -> None:
         text = (command.get("text") or "").strip()
         if text.lower() in ("", "help", "-h", "--help", "?"):
             await ack(text=USAGE if text else f"{UsageError('Give at least one message id.')}\n\n{USAGE}")
@@ -49,8 +51,16 @@ def register(app: AsyncApp, services: Services) -> None:
             log.exception("resend of %s failed unexpectedly", ids)
             await respond(response_type="ephemeral", text=FAILED_REPLY)
             return
-        await respond(response_type="in_channel", text=summary_text(outcomes),
-                      blocks=result_blocks(outcomes, actor.user_id, started))
+        text, blocks = summary_text(outcomes), result_blocks(outcomes, actor.user_id, started)
+        answer = await respond(response_type="in_channel", text=text, blocks=blocks)
+        if answer.status_code != 200:
+            # The response URL refused it (expired, used up, or Slack hiccuped): the result must still arrive.
+            log.warning("response_url refused the /resend result (HTTP %s); posting it instead", answer.status_code)
+            try:
+                await client.chat_postMessage(channel=actor.channel_id or actor.user_id, text=text, blocks=blocks)
+            except SlackApiError as error:
+                log.error("could not deliver the /resend result of %s to %s: %s", ids, actor.user_id,
+                          error.response.get("error"))
 
     @app.action(RESEND_ANYWAY)
     async def resend_anyway(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
@@ -60,7 +70,7 @@ def register(app: AsyncApp, services: Services) -> None:
         actor = Actor(user.get("id", ""), user.get("username") or user.get("name", ""), user.get("team_id"),
                       (body.get("channel") or {}).get("id"))
         try:
-            ids = parse_message_ids(str(action.get("value", "")))
+            chosen = parse_anyway_value(str(action.get("value", "")))
         except UsageError as error:
             await respond(response_type="ephemeral", replace_original=False,
                           text=":warning: That button carries no valid message ids; run /resend again.")
@@ -68,7 +78,8 @@ def register(app: AsyncApp, services: Services) -> None:
                                         arguments={"value": str(action.get("value", "")), "force": True},
                                         error=str(error), attempt_id=context.get(ATTEMPT_KEY))
             return
-        outcomes = await services.resend.resend_many(ids, actor, force=True, attempt_id=context.get(ATTEMPT_KEY))
+        outcomes = await services.resend.resend_many(list(chosen), actor, overriding=chosen,
+                                                     attempt_id=context.get(ATTEMPT_KEY))
         blocks = (body.get("message") or {}).get("blocks") or []
         updated = after_anyway(blocks, action.get("block_id", ""), outcomes, actor.user_id, services.clock())
         await respond(replace_original=True, text=summary_text(outcomes), blocks=updated)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.resend import Outcome, ResendOutcome
+from bot.resend import Outcome, ResendOutcome, anyway_value
 from handlers.formatting import Block, button, confirm_dialog, context, escape, section, slack_date
 
 RESEND_ANYWAY = "resend.anyway"
@@ -68,8 +68,12 @@ def _anyway_button(value: str, label: str = "Resend anyway") -> Block:
     )
 
 
+def _anyway_of(items: list[ResendOutcome]) -> str:
+    return anyway_value((item.message_id, item.blocking_version or 0) for item in items)
+
+
 def item_block(item: ResendOutcome) -> Block:
-    accessory = _anyway_button(str(item.message_id)) if _needs_decision(item) else None
+    accessory = _anyway_button(_anyway_of([item])) if _needs_decision(item) else None
     return section(outcome_line(item), block_id=f"resend:{item.message_id}", accessory=accessory)
 
 
@@ -107,8 +111,7 @@ def result_blocks(outcomes: list[ResendOutcome], actor_id: str, at: datetime) ->
         blocks.extend(grouped_sections([outcome_line(item) for item in rest], "resend-rest"))
         blocks.append({
             "type": "actions", "block_id": "resend-rest-actions",
-            "elements": [_anyway_button(",".join(str(item.message_id) for item in rest),
-                                        f"Resend these {len(rest)} anyway")],
+            "elements": [_anyway_button(_anyway_of(rest), f"Resend these {len(rest)} anyway")],
         })
     return blocks[:MAX_BLOCKS]
 
@@ -121,7 +124,7 @@ def after_anyway(blocks: list[Block], block_id: str, outcomes: list[ResendOutcom
     replacement = [section("\n".join(lines) + "\n" + note, block_id=f"{block_id}:done")]
     if len(outcomes) == 1 and _needs_decision(outcomes[0]):
         replacement = [section(outcome_line(outcomes[0]) + "\n" + note, block_id=block_id,
-                               accessory=_anyway_button(str(outcomes[0].message_id)))]
+                               accessory=_anyway_button(_anyway_of(outcomes)))]
     updated: list[Block] = []
     for block in blocks:
         if block.get("block_id") == block_id:

@@ -15,9 +15,8 @@ from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
-from tenacity.wait import wait_base, wait_exponential_jitter
 
+from bot import retrying
 from bot.capillary import errors
 from bot.capillary.auth import Auth, BasicAuth, OAuthTokens
 from bot.capillary.loyalty import (
@@ -31,7 +30,7 @@ from bot.capillary.loyalty import (
 from bot.capillary.models import CustomerInteractions, OAuthToken, ResendResult
 from bot.rate_limit import SlidingWindowLimiter
 from bot.settings import Settings
-from bot.vendor_errors import ConnectionFailed, MalformedResponse, RateLimited, Timeout, Unavailable, VendorError
+from bot.vendor_errors import MAYBE_APPLIED, MalformedResponse, RateLimited, Unavailable, VendorError
 
 log = logging.getLogger("commops.capillary")
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -39,6 +38,7 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 COMMUNICATION = "Communication"
 TARGET_LOYALTY = "Target Loyalty"
 CUSTOMER = "Customer"
+_UNSURE = f". {MAYBE_APPLIED[0].upper()}{MAYBE_APPLIED[1:]}."
 
 
 @dataclass(frozen=True)
@@ -47,21 +47,7 @@ class Reply:
     status: int
     request_id: str | None
     warnings: tuple[str, ...]
-
-
-class _RetryAfterOrBackoff(wait_base):
-    """Honour a vendor's Retry-After when it sends one; else exponential backoff with jitter."""
-
-    def __init__(self, initial: float, maximum: float) -> None:
-        self._backoff = wait_exponential_jitter(multiplier=initial, max=maximum, jitter=initial)
-        self._maximum = maximum
-
-    def __call__(self, retry_state: Any) -> float:
-        outcome = retry_state.outcome
-        error = outcome.exception() if outcome is not None else None
-        if isinstance(error, VendorError) and error.retry_after is not None:
-            return float(min(error.retry_after, self._maximum))
-        return float(self._backoff(retry_state))
+    changed_data: bool = False  # the call may have changed something: a surprise in the answer is not a "no"
 
 
 class CapillaryClient:
@@ -87,8 +73,8 @@ class CapillaryClient:
             limits=httpx.Limits(max_connections=50, max_keepalive_connections=50),
         )
         self.limiter = SlidingWindowLimiter(rate_limit_per_minute)
-        self._max_attempts = max_attempts
-        self._wait = _RetryAfterOrBackoff(backoff_initial, backoff_max)
+        # A Retry-After is always waited out (for backoff_max at the most) before a read is tried again.
+        self.retries = retrying.Retries(max_attempts, backoff_initial, backoff_max)
         self._timeout = timeout
         if auth is None:
             if oauth_key is None or oauth_secret is None:
@@ -177,11 +163,13 @@ class CapillaryClient:
             return model.model_validate(data)
         except ValidationError as error:
             field = ".".join(str(part) for part in error.errors()[0]["loc"])
+            outcome = _UNSURE if reply.changed_data else "; nothing was assumed."
             raise MalformedResponse(
-                f"Capillary answered in an unexpected shape (field “{field}”); nothing was assumed.",
+                f"Capillary answered in an unexpected shape (field “{field}”){outcome}",
                 vendor=errors.VENDOR,
                 http_status=reply.status,
                 request_id=reply.request_id,
+                maybe_applied=reply.changed_data,
             ) from None
 
     async def call(
@@ -194,22 +182,10 @@ class CapillaryClient:
         idempotent: bool,
         resource: str,
     ) -> Reply:
-        def retry_allowed(error: BaseException) -> bool:
-            if isinstance(error, ConnectionFailed):
-                return True  # the request never left: safe for any call
-            return idempotent and isinstance(error, VendorError) and error.retryable
-
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self._max_attempts),
-            wait=self._wait,
-            retry=retry_if_exception(retry_allowed),
-            reraise=True,
+        return await retrying.with_retries(
+            lambda: self._attempt(method, path, json=json, params=params, idempotent=idempotent, resource=resource),
+            self.retries, idempotent=idempotent,
         )
-        async for attempt in retrying:
-            with attempt:
-                return await self._attempt(method, path, json=json, params=params, idempotent=idempotent,
-                                           resource=resource)
-        raise AssertionError("unreachable: tenacity reraises the last error")
 
     async def _attempt(
         self, method: str, path: str, *, json: Any, params: dict[str, Any] | None, idempotent: bool, resource: str
@@ -240,30 +216,10 @@ class CapillaryClient:
         await self.limiter.acquire()
         headers = await self._auth.headers() if authenticated else {}
         started = time.perf_counter()
-        try:
-            response = await self._http.request(method, path, json=json, params=params, headers=headers)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
-            log.warning("%s %s failed before sending: %s", method, path, type(error).__name__)
-            raise ConnectionFailed(
-                "Capillary could not be reached (connection failed); nothing was sent. Try again shortly.",
-                vendor=errors.VENDOR,
-            ) from None
-        except httpx.TimeoutException:
-            log.warning("%s %s timed out after %.1f s", method, path, self._timeout)
-            outcome = " It may still have been carried out: check before trying again." if not idempotent else ""
-            raise Timeout(
-                f"Capillary did not answer within {self._timeout:g} s.{outcome}",
-                vendor=errors.VENDOR,
-                maybe_applied=not idempotent,
-            ) from None
-        except httpx.HTTPError as error:
-            log.warning("%s %s failed: %s", method, path, type(error).__name__)
-            outcome = " It may still have been carried out: check before trying again." if not idempotent else ""
-            raise Unavailable(
-                f"The connection to Capillary broke during the call.{outcome}",
-                vendor=errors.VENDOR,
-                maybe_applied=not idempotent,
-            ) from None
+        response = await retrying.request(
+            self._http, method, path, vendor=errors.VENDOR, log=log, timeout=self._timeout, idempotent=idempotent,
+            unsure=_UNSURE, json=json, params=params, headers=headers,
+        )
         log.info(
             "%s %s -> %s in %.0f ms (request id %s)", method, path, response.status_code,
             (time.perf_counter() - started) * 1000, response.headers.get("X-Cap-Requestid", "-"),
@@ -277,17 +233,23 @@ class CapillaryClient:
         error: VendorError | None = None
         if found is not None:
             error = errors.code_error(found[0], found[1], status=status, request_id=request_id, resource=resource)
+            # A server failure on a change may come after the change was made; 503 and 4001 mean "not now".
+            if (not idempotent and status >= 500 and status != 503 and found[0] != errors.AUTHZ_UNAVAILABLE
+                    and not error.maybe_applied):
+                error.maybe_applied = True
+                error.sentence = f"{error.sentence.rstrip('.')}{_UNSURE}"
         elif status >= 400 or status in (errors.SEARCH_BUSY, errors.CONCURRENT_ACTION):
             message = body.get("message") if isinstance(body, dict) else None
             error = errors.status_error(status, message, request_id=request_id, resource=resource,
                                         maybe_applied=not idempotent)
         if error is not None:
             if isinstance(error, RateLimited | Unavailable):
-                retry_after = _retry_after(response)
+                retry_after = retrying.retry_after(response)
                 error.retry_after = retry_after
                 self.limiter.back_off(retry_after if retry_after is not None else 1.0)
             raise error
-        return Reply(body=body, status=status, request_id=request_id, warnings=tuple(errors.warnings_of(body)))
+        return Reply(body=body, status=status, request_id=request_id, warnings=tuple(errors.warnings_of(body)),
+                     changed_data=not idempotent)
 
     def _oauth_fetcher(self, key: str, secret: str) -> Any:
         async def fetch() -> tuple[str, float]:
@@ -312,13 +274,3 @@ def _target_path(group_id: int, target_id: int) -> str:
 
 def _as_dict(body: Any) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        return None

@@ -8,36 +8,25 @@ the two someone else may have changed the campaign, and a blind repeat would ove
 from __future__ import annotations
 
 import logging
-import random
 import time
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 from pydantic import SecretStr, ValidationError
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
+from bot import retrying
 from bot.comm import errors
 from bot.comm.models import Campaign, SendStopped
 from bot.rate_limit import SlidingWindowLimiter
 from bot.settings import Settings
-from bot.vendor_errors import ConnectionFailed, MalformedResponse, RateLimited, Timeout, Unavailable, VendorError
+from bot.vendor_errors import MAYBE_APPLIED, MalformedResponse, RateLimited
 
 log = logging.getLogger("commops.comm")
 
 CAMPAIGNS = "/v1/sms/campaigns"
 LIST_SUBJECT = "SMS campaign list"
 MAX_PAGES = 50  # a runaway "next" link must not loop for ever
-
-
-@dataclass(frozen=True)
-class Retries:
-    """How reads are retried: ``attempts`` in all, backing off exponentially (with jitter) between them."""
-
-    attempts: int = 4
-    backoff_initial: float = 0.5
-    backoff_max: float = 8.0
 
 
 class CommClient:
@@ -63,7 +52,7 @@ class CommClient:
         )
         self.limiter = SlidingWindowLimiter(rate_limit_per_minute)
         self._timeout = timeout
-        self.retries = Retries(max_attempts, backoff_initial, backoff_max)
+        self.retries = retrying.Retries(max_attempts, backoff_initial, backoff_max)
         # A Retry-After longer than this is reported to the person instead of being waited out in silence.
         self.max_wait = max_wait
 
@@ -99,11 +88,14 @@ class CommClient:
         body = await self.call("GET", _campaign_path(campaign_id), idempotent=True, subject=_subject(campaign_id))
         return self._campaign(_data(body))
 
-    async def put_campaign(self, campaign_id: str, whole: dict[str, Any]) -> Campaign:
-        """Replace the campaign with ``whole`` (never a partial object). Not retried once it may have arrived."""
-        body = await self.call("PUT", _campaign_path(campaign_id), json=whole, idempotent=False,
-                               subject=_subject(campaign_id))
-        return self._campaign(_data(body))
+    async def put_campaign(self, campaign_id: str, whole: dict[str, Any]) -> None:
+        """Replace the campaign with ``whole`` (never a partial object). Not retried once it may have arrived.
+
+        A successful answer's body is not read: 200 with the object, 204 or anything else, what counts is the
+        verifying GET that follows.
+        """
+        await self.call("PUT", _campaign_path(campaign_id), json=whole, idempotent=False,
+                        subject=_subject(campaign_id))
 
     async def stop_send(self, campaign_id: str, send_id: str) -> SendStopped:
         """Stop one send of a campaign. Final: nothing resumes a stopped send. Never retried once sent."""
@@ -137,59 +129,25 @@ class CommClient:
         subject: str,
         owned: bool = True,
     ) -> Any:
-        def retry_allowed(error: BaseException) -> bool:
-            if isinstance(error, ConnectionFailed):
-                return True  # the request never left: safe for any call
-            if not (idempotent and isinstance(error, VendorError) and error.retryable):
-                return False
-            return error.retry_after is None or error.retry_after <= self.max_wait
-
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.retries.attempts),
-            wait=self._wait,
-            retry=retry_if_exception(retry_allowed),
-            reraise=True,
+        return await retrying.with_retries(
+            lambda: self._attempt(method, path, json=json, params=params, idempotent=idempotent, subject=subject,
+                                  owned=owned),
+            self.retries, idempotent=idempotent, max_wait=self.max_wait,
         )
-        async for attempt in retrying:
-            with attempt:
-                return await self._attempt(method, path, json=json, params=params, idempotent=idempotent,
-                                           subject=subject, owned=owned)
-        raise AssertionError("unreachable: tenacity reraises the last error")
-
-    def _wait(self, retry_state: RetryCallState) -> float:
-        """Honour Comm's Retry-After when it sends one; else exponential backoff with jitter."""
-        outcome = retry_state.outcome
-        error = outcome.exception() if outcome is not None else None
-        if isinstance(error, VendorError) and error.retry_after is not None:
-            return min(error.retry_after, self.max_wait)
-        initial = self.retries.backoff_initial
-        step: float = initial * 2.0 ** (retry_state.attempt_number - 1)
-        return min(self.retries.backoff_max, step) + random.uniform(0, initial)
 
     async def _attempt(self, method: str, path: str, *, json: Any, params: dict[str, Any] | None,
                        idempotent: bool, subject: str, owned: bool) -> Any:
         await self.limiter.acquire()
         started = time.perf_counter()
-        unsure = "" if idempotent else f"; {errors.MAYBE_SAVED}"
-        try:
-            response = await self._http.request(method, path, json=json, params=params)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
-            log.warning("%s %s failed before sending: %s", method, path, type(error).__name__)
-            raise ConnectionFailed("Comm could not be reached (connection failed); nothing was sent. "
-                                   "Try again shortly.", vendor=errors.VENDOR) from None
-        except httpx.TimeoutException:
-            log.warning("%s %s timed out after %.1f s", method, path, self._timeout)
-            raise Timeout(f"Comm did not answer within {self._timeout:g} s{unsure}.", vendor=errors.VENDOR,
-                          maybe_applied=not idempotent) from None
-        except httpx.HTTPError as error:
-            log.warning("%s %s failed: %s", method, path, type(error).__name__)
-            raise Unavailable(f"The connection to Comm broke during the call{unsure}.", vendor=errors.VENDOR,
-                              maybe_applied=not idempotent) from None
+        response = await retrying.request(
+            self._http, method, path, vendor=errors.VENDOR, log=log, timeout=self._timeout, idempotent=idempotent,
+            unsure=f"; {MAYBE_APPLIED}.", json=json, params=params,
+        )
         status = response.status_code
         log.info("%s %s -> %s in %.0f ms", method, path, status, (time.perf_counter() - started) * 1000)
         body = errors.parse_body(response.content, status=status, maybe_applied=not idempotent)
         if status >= 400:
-            retry_after = _retry_after(response)
+            retry_after = retrying.retry_after(response)
             failure = errors.status_error(status, body, subject=subject, maybe_applied=not idempotent,
                                           retry_after=retry_after, owned=owned)
             # Comm said when to come back (or that it is counting): hold every caller, not just this one.
@@ -241,13 +199,3 @@ def _next_page(body: Any, base: httpx.URL) -> tuple[str | None, dict[str, Any] |
     if prefix and path.startswith(prefix + "/"):
         path = path[len(prefix):]
     return path, dict(url.params)
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        return None

@@ -34,7 +34,10 @@ def test_a_long_watchlist_parses_quickly() -> None:
 
 def test_sent_date_is_read_in_the_cluster_zone() -> None:
     assert parse_sent_date("05-01-2026 17:30:00", KOLKATA) == datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
-    assert parse_sent_date("2026-01-05 17:30:00", KOLKATA) is None
+    assert parse_sent_date("05-01-2026 17:30:00.250", KOLKATA) == datetime(2026, 1, 5, 12, 0, 0, 250000, tzinfo=UTC)
+    assert parse_sent_date("2026-01-05 17:30:00", KOLKATA) == datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+    assert parse_sent_date("2026-01-05T17:30:00+00:00", KOLKATA) == datetime(2026, 1, 5, 17, 30, tzinfo=UTC)
+    assert parse_sent_date("yesterday", KOLKATA) is None
 
 
 def _answer(*messages: tuple[int, str, str]) -> CustomerInteractions:

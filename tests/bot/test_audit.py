@@ -173,7 +173,7 @@ async def test_a_forced_resend_is_recorded_as_forced_under_the_callers_action(
 ) -> None:
     resend = service(store, audit, clock, {7: _result(7, 70)})
     await resend.resend_many([7], ALICE)
-    await resend.resend_many([7], BOB, force=True, action="alerts.resend")
+    await resend.resend_many([7], BOB, overriding={7: 1}, action="alerts.resend")  # "resend anyway" of claim 1
     last = (await audit.query())[-1]
     assert (last.action, last.outcome, last.arguments["force"], last.user_id) == ("alerts.resend", "ok", True,
                                                                                  "U0BOB0001")

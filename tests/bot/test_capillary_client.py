@@ -21,6 +21,7 @@ from bot.vendor_errors import (
     RateLimited,
     Timeout,
     Unavailable,
+    VendorError,
 )
 from tests.conftest import Sandbox
 
@@ -173,3 +174,27 @@ async def test_a_bad_oauth_pair_is_named(sandbox: Sandbox) -> None:
             await capillary.resend(SEED_MESSAGE)
     finally:
         await capillary.aclose()
+
+
+def mocked(status: int, body: object) -> CapillaryClient:
+    def answer(_request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, json=body, headers={"X-Cap-Requestid": "req-1"})
+
+    return CapillaryClient("http://capillary.test", BasicAuth("till", SecretStr("pw")),
+                           transport=httpx.MockTransport(answer))
+
+
+async def test_a_resend_answered_in_an_unexpected_shape_may_have_happened() -> None:
+    capillary = mocked(200, {"orgId": 100737, "undeliveredMessageId": SEED_MESSAGE, "resentMessageId": None})
+    with pytest.raises(MalformedResponse) as caught:
+        await capillary.resend(SEED_MESSAGE)
+    assert caught.value.maybe_applied and "check before trying again" in caught.value.sentence
+    await capillary.aclose()
+
+
+async def test_a_server_error_with_an_errors_body_on_resend_may_have_happened() -> None:
+    capillary = mocked(500, {"errors": [{"status": False, "code": 5000, "message": "Internal error"}]})
+    with pytest.raises(VendorError) as caught:
+        await capillary.resend(SEED_MESSAGE)
+    assert caught.value.maybe_applied and "check before trying again" in caught.value.sentence
+    await capillary.aclose()

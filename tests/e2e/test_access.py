@@ -93,13 +93,13 @@ async def test_a_resend_anyway_button_clicked_by_someone_without_the_grant_does_
     await guarded.reply(lambda call: "Not resent again" in text_of(call.args))
     message = guarded.slack.messages(CHANNEL)[-1]
     guarded.slack.clear()
-    await guarded.click(message, action_id="resend.anyway", value=str(SEED), user=CAROL)
+    await guarded.click(message, action_id="resend.anyway", value=f"{SEED}@1", user=CAROL)
     notice = await guarded.reply()
     assert notice.args["response_type"] == "ephemeral" and notice.args["replace_original"] is False
     assert "not allowed to run `resend`" in notice.args["text"]
     assert guarded.slack.messages(CHANNEL)[-1] == message  # not replaced
     assert len(await guarded.vendor_calls(RESEND)) == 1
-    await guarded.click(message, action_id="resend.anyway", value=str(SEED))  # alice may
+    await guarded.click(message, action_id="resend.anyway", value=f"{SEED}@1")  # alice may
     assert "resend anyway by <@U0ALICE01>" in text_of((await guarded.reply(
         lambda call: call.args.get("replace_original") is True)).args)
     assert len(await guarded.vendor_calls(RESEND)) == 2

@@ -86,11 +86,28 @@ async def test_a_recent_resend_is_not_repeated_until_someone_says_resend_anyway(
     assert len(await bot.vendor_calls(RESEND)) == 1
     message = bot.slack.messages("C0OPS0001")[-1]
     bot.slack.clear()
-    await bot.click(message, action_id="resend.anyway", value=str(SEED), user=BOB)
+    await bot.click(message, action_id="resend.anyway", value=f"{SEED}@1", user=BOB)
     update = await bot.reply()
     assert update.args.get("replace_original") is True
     assert "resend anyway by <@U0BOB0001>" in text_of(update.args)
     assert len(await bot.vendor_calls(RESEND)) == 2
+
+
+async def test_a_resend_anyway_button_resends_once_however_often_it_is_clicked(bot: Bot) -> None:
+    await bot.command("/resend", str(SEED))
+    await bot.reply()
+    bot.slack.clear()
+    await bot.command("/resend", str(SEED), user=BOB)
+    await bot.reply()
+    stale_copy = bot.slack.messages("C0OPS0001")[-1]
+    bot.slack.clear()
+    await bot.click(stale_copy, action_id="resend.anyway", value=f"{SEED}@1", user=BOB)
+    await bot.reply()
+    bot.slack.clear()
+    await bot.click(stale_copy, action_id="resend.anyway", value=f"{SEED}@1")  # a second person, same old button
+    second = await bot.reply()
+    assert f"was resent by <@{BOB[0]}>" in text_of(second.args) and "Not resent again" in text_of(second.args)
+    assert len(await bot.vendor_calls(RESEND)) == 2  # the command's and the first click's, nothing more
 
 
 async def test_the_guard_holds_when_two_people_resend_at_once(bot: Bot) -> None:
@@ -103,3 +120,10 @@ async def test_the_guard_holds_when_two_people_resend_at_once(bot: Bot) -> None:
 async def test_healthz(bot: Bot) -> None:
     response = await bot.http.get(f"{bot.url}/healthz")
     assert response.status_code == 200 and response.json()["status"] == "ok"
+
+
+async def test_a_refused_response_url_does_not_lose_the_result(bot: Bot) -> None:
+    bot.slack.fail_next("response_url", "expired_url", status=404)
+    await bot.command("/resend", str(SEED))
+    posted = await bot.slack.wait_for("chat.postMessage")
+    assert posted.args["channel"] == "C0OPS0001" and str(SEED_RESENT) in text_of(posted.args)

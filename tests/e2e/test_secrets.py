@@ -47,7 +47,7 @@ async def test_no_secret_is_logged_posted_or_audited(bot: Bot, debug_log: io.Str
     await bot.reply()
     await bot.command("/resend", str(SEED), user=BOB)  # resent recently: offers Resend anyway
     await bot.reply(lambda call: "Not resent again" in str(call.args))
-    await bot.click(bot.slack.messages(CHANNEL)[-1], action_id="resend.anyway", value=str(SEED), user=BOB)
+    await bot.click(bot.slack.messages(CHANNEL)[-1], action_id="resend.anyway", value=f"{SEED}@1", user=BOB)
     await bot.reply(lambda call: call.args.get("replace_original") is True)
     await bot.fault(path="/v2/communications/resend", kind="status", status=401)
     await bot.command("/resend", "9000000000001")  # Capillary refuses the credentials

@@ -18,7 +18,7 @@ def resent(message_id: int, warnings: tuple[str, ...] = ()) -> ResendOutcome:
 
 def duplicate(message_id: int) -> ResendOutcome:
     prior = PriorResend("U0ALICE01", "alice", AT, "resent", message_id + 1)
-    return ResendOutcome(message_id, Outcome.DUPLICATE, AT, prior=prior)
+    return ResendOutcome(message_id, Outcome.DUPLICATE, AT, prior=prior)  # claim version 1
 
 
 def buttons(blocks: list[dict[str, object]]) -> list[dict[str, object]]:
@@ -46,7 +46,7 @@ def test_fifty_recent_duplicates_stay_within_fifty_blocks_and_every_id_can_be_re
     blocks = result_blocks(outcomes, "U0ALICE01", AT)
     assert len(blocks) <= MAX_BLOCKS
     values = [str(button["value"]) for button in buttons(blocks)]
-    covered = {int(part) for value in values for part in value.split(",")}
+    covered = {int(part.split("@")[0]) for value in values for part in value.split(",")}
     assert covered == set(range(1, 51))
     assert all(button["action_id"] == RESEND_ANYWAY and "confirm" in button for button in buttons(blocks))
 
@@ -57,13 +57,13 @@ def test_failures_read_as_sentences_and_warnings_are_kept() -> None:
         ResendOutcome(8, Outcome.FAILED, AT, error=NotFound("Message 8 was not found in org 100737.",
                                                              vendor="Capillary", code=4223)),
         ResendOutcome(9, Outcome.UNCERTAIN, AT, error=Timeout("Capillary did not answer within 10 s.",
-                                                              vendor="Capillary", maybe_applied=True)),
+                                                              vendor="Capillary", maybe_applied=True), version=3),
     ]
     text = str(result_blocks(outcomes, "U0ALICE01", AT))
     assert "Capillary warns: Message resent on fallback gateway" in text
     assert ":x: `8`: Message 8 was not found in org 100737." in text
     assert ":grey_question: `9`" in text
-    assert [b["value"] for b in buttons(result_blocks(outcomes, "U0ALICE01", AT))] == ["9"]
+    assert [b["value"] for b in buttons(result_blocks(outcomes, "U0ALICE01", AT))] == ["9@3"]
 
 
 def test_resend_anyway_replaces_only_the_clicked_row() -> None:
