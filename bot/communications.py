@@ -7,15 +7,20 @@ Created or updated? The upsert matches on (group, target, communicationType, cha
 target's communications just before the upsert: an identity that was not there is "created", and the previous
 values give the change list. When that read fails, the answer's own attribution decides (createdOn equal to
 lastUpdatedOn means created, as in seed 002).
+
+Following a change of type or channel in the form (:func:`refill`): the form shows what the chosen (type, channel)
+holds today, or empty fields for a new one, but only while the person has not changed what the form last filled
+in. It remembers that fill as a fingerprint per field (:func:`basis_of`), so what they typed is never replaced.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import shlex
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, tzinfo
 from typing import Any
 
@@ -41,6 +46,8 @@ FALSE_WORDS = frozenset({"false", "no", "n", "0", "off", "inactive"})
 
 # Field names: the modal's block ids and the text form's keys.
 FIELDS = ("group", "target", "type", "channel", "sender", "subject", "message", "offset", "active")
+# The fields the form fills from an existing communication; the ids and the type stay as the person gave them.
+FILLED = ("channel", "sender", "subject", "message", "offset", "active")
 TEXT_KEYS = {"type": "type", "channel": "channel", "sender": "sender", "subject": "subject", "message": "message",
              "offset": "offset", "offsetdays": "offset", "active": "active"}
 
@@ -93,7 +100,7 @@ def positive_id(value: str | None, what: str) -> tuple[int | None, str | None]:
     text = _text(value)
     if not text:
         return None, f"Give the {what}."
-    if not text.isdigit() or not 0 < int(text) <= MAX_ID:
+    if not text.isdecimal() or not 0 < int(text) <= MAX_ID:
         return None, f"The {what} is a positive whole number, like 2750; “{text[:30]}” is not."
     return int(text), None
 
@@ -101,7 +108,7 @@ def positive_id(value: str | None, what: str) -> tuple[int | None, str | None]:
 def channel_id_of(value: str | None, channels: Mapping[int, str]) -> int | None:
     """A channel by id (``2``) or name (``email``, ``mobile push``, ``MOBILE_PUSH``)."""
     text = _text(value)
-    if text.isdigit():
+    if text.isdecimal():
         return int(text) if int(text) in channels else None
     wanted = text.upper().replace("_", " ").replace("-", " ")
     return next((key for key, name in channels.items() if name.upper() == wanted), None)
@@ -196,6 +203,64 @@ def parse_text(args: str) -> Draft:
             errors = {**{k: v for k, v in invalid.errors.items() if k not in missing}, **errors}
         raise Invalid(errors)
     return draft
+
+
+# --- following a change of type or channel in the form -------------------------------------------------------
+
+
+def normal(name: str, value: str | None) -> str:
+    """A field's value as the form shows it: what tells a changed field from an untouched one."""
+    text = _text(value)
+    if name == "active":  # the form shows "Active" for anything but a false word, an empty value included
+        return "false" if text.lower() in FALSE_WORDS else "true"
+    return text.upper() if name == "type" else text
+
+
+def basis_of(draft: Draft) -> dict[str, str]:
+    """A short fingerprint of each field the form filled in, to tell later whether the person changed it."""
+    return {name: hashlib.sha256(normal(name, getattr(draft, name)).encode()).hexdigest()[:10] for name in FILLED}
+
+
+def edited(draft: Draft, basis: Mapping[str, str]) -> tuple[str, ...]:
+    """The filled fields whose value is no longer what the form filled in. Without a basis (a form we did not
+    fill), every field that is not at its default counts as changed."""
+    known = {**basis_of(Draft()), **basis} if basis else basis_of(Draft())
+    now = basis_of(draft)
+    return tuple(name for name in FILLED if now[name] != known.get(name))
+
+
+@dataclass(frozen=True)
+class Refill:
+    """What the form shows after its type or channel changed."""
+
+    draft: Draft
+    filled: bool  # True: the form was filled afresh (``draft`` is the new basis); False: the person's values stay
+    current: TargetCommunication | None  # what saving the shown type and channel updates; None: saving creates it
+    offer: TargetCommunication | None = None  # values kept: today's communication of that type, to mention
+    kept: tuple[str, ...] = ()  # the fields the person had changed
+
+
+def refill(now: Draft, existing: Sequence[TargetCommunication], basis: Mapping[str, str],
+           channels: Mapping[int, str]) -> Refill:
+    """Follow the type (or channel) the person just chose in ``now``.
+
+    The communication of that type on the chosen channel, else (when the channel is still the one the form filled
+    in) the first of that type, fills the form; with none, the fields go back to their defaults and saving creates
+    it. If the person changed any filled field other than the channel, nothing is replaced: their values stay and
+    the result names the existing communication instead.
+    """
+    kind = normal("type", now.type)
+    changed = edited(now, basis)
+    of_type = [item for item in existing if item.communication_type == kind]
+    channel_id = channel_id_of(now.channel, channels)
+    exact = next((item for item in of_type if item.channel_id == channel_id), None)
+    typed = tuple(name for name in changed if name != "channel")
+    if typed:
+        return Refill(now, False, exact, exact or next(iter(of_type), None), typed)
+    start = exact or (of_type[0] if of_type and "channel" not in changed else None)
+    if start is not None:
+        return Refill(replace(Draft.of(start), group=now.group, target=now.target), True, start)
+    return Refill(Draft(now.group, now.target, now.type, now.channel), True, None)
 
 
 # --- outcomes ---------------------------------------------------------------------------------------------------

@@ -1,8 +1,14 @@
-"""Modals in the shell: each input block becomes a prompt; the form is submitted through Bolt's dispatch."""
+"""Modals in the shell: each input block becomes a prompt; the form is submitted through Bolt's dispatch.
+
+A select whose input block has ``dispatch_action`` tells the bot as soon as it changes, as Slack does: a
+``block_actions`` carrying the form's state goes through the same dispatch, and the form goes on with the view as the
+bot left it (a field whose action_id the bot changed shows the bot's new value; the others keep what was entered).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -56,22 +62,26 @@ async def _ask_field(shell: Shell, block: dict[str, Any], entered: Any, error: s
             shell.term.say(f"    {number}. {plain(str((option.get('text') or {}).get('text', '')))}")
         many = kind in ("checkboxes", "multi_static_select")
         prompt = "numbers, comma-separated" if many else "number"
-        answer = await shell.term.ask(f"  {_label(block)}{optional} [{_current(element, entered)}] ({prompt}): ")
-        if answer is None or answer.strip() == CANCEL:
-            raise _Cancelled
-        answer = answer.strip()
-        if not answer:
-            return False, entered
-        if answer == "-":
-            return True, [] if many else None
-        picked = []
-        for part in answer.split(","):
-            part = part.strip()
-            if part.isdigit() and 1 <= int(part) <= len(options):
-                picked.append(options[int(part) - 1]["value"])
-            else:
-                picked.append(part)  # a value or a label: the payload builder matches either
-        return True, picked if many else picked[0]
+        known = {str(o.get("value")) for o in options} | {str((o.get("text") or {}).get("text")) for o in options}
+        while True:
+            answer = await shell.term.ask(f"  {_label(block)}{optional} [{_current(element, entered)}] ({prompt}): ")
+            if answer is None or answer.strip() == CANCEL:
+                raise _Cancelled
+            answer = answer.strip()
+            if not answer:
+                return False, entered
+            if answer == "-":
+                return True, [] if many else None
+            picked = []
+            for part in answer.split(","):
+                part = part.strip()
+                if part.isdecimal() and 1 <= int(part) <= len(options):
+                    picked.append(options[int(part) - 1]["value"])
+                else:
+                    picked.append(part)  # a value or a label: the payload builder matches either
+            if all(part in known for part in picked):
+                return True, picked if many else picked[0]
+            shell.term.say(f"  ⚠ Choose from 1 to {len(options)}.")
     multiline = bool(element.get("multiline"))
     shown = _current(element, entered)
     suffix = " (end with a line holding only '.')" if multiline else ""
@@ -97,6 +107,54 @@ class _Cancelled(Exception):
     pass
 
 
+def _inputs(view: dict[str, Any]) -> list[dict[str, Any]]:
+    return [block for block in view.get("blocks") or [] if block.get("type") == "input"]
+
+
+def _action_ids(view: dict[str, Any]) -> dict[str, str]:
+    return {str(block.get("block_id")): str((block.get("element") or {}).get("action_id")) for block in _inputs(view)}
+
+
+def _chosen(block: dict[str, Any], entered: Any) -> Any:
+    if entered is not None:
+        return entered
+    option = (block.get("element") or {}).get("initial_option")
+    return option.get("value") if isinstance(option, dict) else None
+
+
+async def _dispatch_change(shell: Shell, view: dict[str, Any], block: dict[str, Any],
+                           values: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """Send the block_actions Slack sends when a ``dispatch_action`` select changes, with the form's state, and
+    return the view as the bot left it (None if it closed) with the entries that still stand in it."""
+    from bot.shell import SHELL_USER
+
+    view_id = str(view.get("id"))
+    before_view = copy.deepcopy(view)  # the emulator updates its views in place
+    element = block.get("element") or {}
+    action = payloads.select_action(view, str(element.get("action_id")), values[str(block.get("block_id"))])
+    body = payloads.block_actions(action, user_id=SHELL_USER, user_name=shell.user_name,
+                                  view={**view, "state": {"values": payloads.view_state(view, values)}},
+                                  trigger_id=shell.emulator.new_trigger_id(view_id=view_id))
+    before = asyncio.all_tasks()
+    status, text = await shell.dispatch(body)
+    shell.show_ack(status, text)
+    await shell._settle(before)
+    shell.render_changes()  # what it posted meanwhile (a denial, say); the form itself is shown below
+    updated = shell.emulator.views.get(view_id)
+    if updated is None:
+        return None, values
+    updated = copy.deepcopy(updated)
+    old_ids, new_ids = _action_ids(before_view), _action_ids(updated)
+    # Slack keeps an entry while its block_id and action_id stay; a new action_id shows the bot's value.
+    kept = {key: value for key, value in values.items() if old_ids.get(key) == new_ids.get(key)}
+    shown = [json.dumps(b, sort_keys=True) for b in before_view.get("blocks") or [] if b.get("type") != "input"]
+    news = [b for b in updated.get("blocks") or []
+            if b.get("type") != "input" and json.dumps(b, sort_keys=True) not in shown]
+    for line in render_blocks(news, shell.board, updated, {"view": updated}, shell._users):
+        shell.term.say("│ " + line)
+    return updated, kept
+
+
 async def run_form(shell: Shell, view: dict[str, Any]) -> None:
     """Fill and submit ``view`` until the bot closes it, shows a result, or the user cancels."""
     while True:
@@ -115,11 +173,27 @@ async def run_form(shell: Shell, view: dict[str, Any]) -> None:
         pending = inputs
         while True:
             try:
-                for block in pending:
+                index = 0
+                while index < len(pending):
+                    block = pending[index]
+                    index += 1
                     block_id = str(block.get("block_id"))
+                    was = _chosen(block, values.get(block_id))
                     changed, value = await _ask_field(shell, block, values.get(block_id), errors.get(block_id))
-                    if changed:
-                        values[block_id] = value
+                    if not changed:
+                        continue
+                    values[block_id] = value
+                    if not block.get("dispatch_action") or value in (None, "", []) or value == was:
+                        continue
+                    updated, values = await _dispatch_change(shell, view, block, values)
+                    if updated is None:
+                        shell.term.say("└─ the form was closed")
+                        return
+                    view = updated
+                    inputs = _inputs(view)
+                    rest = [str(b.get("block_id")) for b in pending[index:]]
+                    pending = [b for b in inputs if str(b.get("block_id")) in rest]
+                    index = 0
             except _Cancelled:
                 shell.emulator.close_view(str(view.get("id")))
                 shell.term.say("└─ form closed, nothing submitted")

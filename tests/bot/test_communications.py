@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -9,7 +10,19 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.capillary.loyalty import Channel, CommunicationItem, Person, TargetCommunication, UpsertAnswer
-from bot.communications import DEFAULT_CHANNELS, Draft, Invalid, classify, localized, parse_text, validate
+from bot.communications import (
+    DEFAULT_CHANNELS,
+    Draft,
+    Invalid,
+    basis_of,
+    classify,
+    edited,
+    localized,
+    normal,
+    parse_text,
+    refill,
+    validate,
+)
 
 IST = timezone(timedelta(hours=5, minutes=30))
 
@@ -133,3 +146,56 @@ def test_created_and_updated_are_told_apart_with_the_changes() -> None:
     assert created.created and created.changes == ()
     # Without the previous values, the attribution decides: equal times mean it was just created.
     assert [saved.created for saved in classify([after, fresh], None)] == [False, True]
+
+
+# --- following a change of type or channel -----------------------------------------------------------------------
+
+START_SMS = communication(id=12, communicationType="START", channelId=1, subjectTemplate=None, sender="CAPLOY",
+                          offsetDays=0, messageTemplate="Hi, spend more.")
+REMINDER_EMAIL = communication(id=13, communicationType="REMINDER", channelId=2, subjectTemplate="Gold soon",
+                               sender="loyalty@example.com", offsetDays=7, messageTemplate="Almost there.")
+TODAY = (START_SMS, REMINDER_EMAIL)
+OPENED = Draft.of(START_SMS)  # the form as /comm upsert 2750 2996 fills it
+BASIS = basis_of(OPENED)
+
+
+def test_a_field_counts_as_changed_only_when_its_shown_value_changed() -> None:
+    assert edited(OPENED, BASIS) == ()
+    assert edited(replace(OPENED, type="FINISH", group=" 2750 ", sender=" CAPLOY "), BASIS) == ()
+    assert edited(replace(OPENED, sender="X", offset="2"), BASIS) == ("sender", "offset")
+    assert normal("active", None) == normal("active", "yes") == "true" and normal("active", "off") == "false"
+    # A form we did not fill: whatever is not at its default counts as the person's.
+    assert edited(Draft(type="START", channel="1"), {}) == ("channel",)
+    assert edited(OPENED, {}) == ("channel", "sender", "message", "offset")
+
+
+def test_an_untouched_form_follows_the_type_to_its_communication() -> None:
+    result = refill(replace(OPENED, type="REMINDER"), TODAY, BASIS, DEFAULT_CHANNELS)
+    assert result.filled and result.current == REMINDER_EMAIL and result.kept == ()
+    assert result.draft == Draft("2750", "2996", "REMINDER", "2", "loyalty@example.com", "Gold soon",
+                                 "Almost there.", "7", "true")
+
+
+def test_a_type_the_target_lacks_empties_the_fields_but_keeps_ids_and_channel() -> None:
+    result = refill(replace(OPENED, type="CHANGE", group="2750 "), TODAY, BASIS, DEFAULT_CHANNELS)
+    assert result.filled and result.current is None
+    assert result.draft == Draft("2750 ", "2996", "CHANGE", "1")
+
+
+def test_a_channel_the_person_chose_is_where_the_type_is_looked_for() -> None:
+    on_push = refill(replace(OPENED, type="REMINDER", channel="3"), TODAY, BASIS, DEFAULT_CHANNELS)
+    assert on_push.filled and on_push.current is None and on_push.draft.channel == "3"  # REMINDER on PUSH is new
+    on_email = refill(replace(OPENED, type="REMINDER", channel="2"), TODAY, BASIS, DEFAULT_CHANNELS)
+    assert on_email.current == REMINDER_EMAIL and on_email.draft.sender == "loyalty@example.com"
+    back = refill(replace(on_push.draft, channel="1", type="START"), TODAY, basis_of(on_push.draft),
+                  DEFAULT_CHANNELS)
+    assert back.current == START_SMS and back.draft.sender == "CAPLOY"
+
+
+def test_typed_fields_are_kept_and_the_existing_communication_offered() -> None:
+    now = replace(OPENED, type="REMINDER", message="My words")
+    result = refill(now, TODAY, BASIS, DEFAULT_CHANNELS)
+    assert not result.filled and result.draft == now and result.kept == ("message",)
+    assert result.current is None and result.offer == REMINDER_EMAIL  # saving creates REMINDER on SMS
+    on_email = refill(replace(now, channel="2"), TODAY, BASIS, DEFAULT_CHANNELS)
+    assert on_email.current == on_email.offer == REMINDER_EMAIL and not on_email.filled

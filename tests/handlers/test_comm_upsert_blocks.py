@@ -8,20 +8,26 @@ from typing import Any
 import pytest
 
 from bot.capillary.loyalty import TargetCommunication
-from bot.communications import DEFAULT_CHANNELS, Draft, UpsertOutcome, classify, validate
+from bot.communications import DEFAULT_CHANNELS, Draft, UpsertOutcome, basis_of, classify, refill, validate
 from bot.slack_emulator import _BlockChecker
 from bot.slack_payloads import view_state
 from bot.vendor_errors import AccessDenied, Timeout
 from handlers.comm_upsert_blocks import (
+    DISPATCH_ACTIONS,
     FormMeta,
+    action_ids,
     confirmation_blocks,
     confirmation_text,
     failure_text,
     form_view,
+    initial_values,
+    kept_text,
     read_form,
     saving_view,
+    shown_values,
+    status_text,
 )
-from tests.bot.test_communications import GOOD, answer_item
+from tests.bot.test_communications import GOOD, OPENED, REMINDER_EMAIL, START_SMS, TODAY, answer_item
 
 
 def valid(blocks: list[dict[str, Any]], limit: int) -> None:
@@ -37,6 +43,7 @@ def test_the_form_round_trips_what_it_shows() -> None:
     assert draft == Draft("2750", "2996", "START", "2", " ops@example.com ", "Hello", "Body\nline 2", "3", "true")
     assert FormMeta.load(view["private_metadata"]).channel_id == "C1"
     assert FormMeta.load("not json").channel_id is None
+    assert FormMeta.load(FormMeta(basis=basis_of(GOOD)).dump()).basis == basis_of(GOOD)
 
 
 def test_an_error_keeps_the_values_and_sits_on_top() -> None:
@@ -91,3 +98,71 @@ def test_the_saving_view_names_what_is_saved() -> None:
     valid(view["blocks"], 100)
     assert "Saving START · EMAIL for target 2996 in group 2750" in view["blocks"][0]["text"]["text"]
     assert "submit" not in view
+
+
+def ids(view: dict[str, Any]) -> dict[str, str]:
+    return {block["block_id"]: block["element"]["action_id"] for block in view["blocks"] if block["type"] == "input"}
+
+
+def test_the_type_and_channel_dispatch_under_routed_action_ids() -> None:
+    view = form_view(FormMeta(), OPENED, DEFAULT_CHANNELS, existing=TODAY)
+    valid(view["blocks"], 100)
+    dispatching = {block["block_id"]: block["element"]["action_id"] for block in view["blocks"]
+                   if block.get("dispatch_action")}
+    assert dispatching == {"type": "comm.upsert.type", "channel": "comm.upsert.channel"}
+    assert set(DISPATCH_ACTIONS) == {"comm.upsert.type", "comm.upsert.type.alt", "comm.upsert.channel",
+                                     "comm.upsert.channel.alt"}
+
+
+def test_a_field_gets_its_other_action_id_only_when_it_is_to_show_another_value() -> None:
+    view = form_view(FormMeta(), OPENED, DEFAULT_CHANNELS)
+    wanted = refill(shown_values(view, {"block_id": "type", "selected_option": {"value": "REMINDER"}}), TODAY,
+                    basis_of(OPENED), DEFAULT_CHANNELS).draft
+    first = action_ids(view, initial_values(view), wanted)
+    assert {name for name, action_id in first.items() if action_id != ids(view)[name]} == {
+        "type", "channel", "sender", "subject", "message", "offset"}
+    assert first["sender"] == "sender.alt" and first["channel"] == "comm.upsert.channel.alt"
+    refilled = form_view(FormMeta(), wanted, DEFAULT_CHANNELS, ids=first)
+    assert ids(refilled) == first and initial_values(refilled) == wanted
+    back = action_ids(refilled, wanted, OPENED)  # and back again: the other id is the first one
+    assert back["sender"] == "sender" and back["group"] == "group" and back["active"] == "active"
+    assert action_ids(refilled, wanted, wanted) == first  # nothing to show anew: every id stays
+
+
+def test_the_fields_hold_what_was_entered_over_their_initial_values() -> None:
+    view = form_view(FormMeta(), OPENED, DEFAULT_CHANNELS)
+    view["state"] = {"values": view_state(view, {"sender": "MINE", "message": "", "type": "FINISH"})}
+    now = shown_values(view, {"block_id": "type", "selected_option": {"value": "CHANGE"}})
+    assert (now.sender, now.message, now.type, now.offset) == ("MINE", None, "CHANGE", "0")
+    assert shown_values({"blocks": view["blocks"]}) == initial_values(view) == OPENED
+
+
+def test_the_status_says_new_or_editing() -> None:
+    editing = status_text(OPENED, TODAY, DEFAULT_CHANNELS)
+    assert editing is not None and "*Editing the existing START · SMS communication* (id 12)" in editing
+    new = status_text(Draft(type="START", channel="2"), TODAY, DEFAULT_CHANNELS)
+    assert new == "*New:* this target has no START · EMAIL communication yet; saving creates it."
+    unsure = status_text(Draft(type="REMINDER"), TODAY, DEFAULT_CHANNELS)
+    assert unsure is not None and "Choose the channel" in unsure and "REMINDER · EMAIL (id 13)" in unsure
+    assert status_text(Draft(), TODAY, DEFAULT_CHANNELS) is None
+    view = form_view(FormMeta(), OPENED, DEFAULT_CHANNELS, existing=[START_SMS, REMINDER_EMAIL], note="A note")
+    assert [block.get("block_id") for block in view["blocks"][:2]] == ["status", "note"]
+
+
+def test_the_kept_note_names_the_changed_fields_and_what_exists() -> None:
+    result = refill(Draft("2750", "2996", "REMINDER", "1", "MINE", None, "x" * 300, "0", "true"), TODAY,
+                    basis_of(OPENED), DEFAULT_CHANNELS)
+    text = kept_text(result, "2750", "2996", DEFAULT_CHANNELS)
+    assert text.startswith("You changed the sender and the message, so the form kept")
+    assert "Today's REMINDER · EMAIL (id 13): sender `loyalty@example.com`, subject “Gold soon”" in text
+    assert "`/comm upsert 2750 2996 REMINDER`" in text and len(text) < 700
+
+
+def test_a_value_longer_than_the_form_holds_is_never_cut() -> None:
+    from handlers.comm_upsert_blocks import _text_input
+
+    block = _text_input("message", "Message", "x" * 4013, action_id="message", max_length=2900)
+    assert "initial_value" not in block["element"]
+    assert "4,013 characters" in block["hint"]["text"]
+    short = _text_input("message", "Message", "hello", action_id="message", max_length=2900)
+    assert short["element"]["initial_value"] == "hello"
