@@ -266,7 +266,8 @@ async def _follow_up(audit: AuditLog, client: AsyncWebClient, context: AsyncBolt
     if target.kind not in ("action", "other"):
         return
     try:
-        if context.respond is not None:
+        # Bolt always sets context.respond, but it only works with a response URL, which modals never carry.
+        if context.respond is not None and context.response_url:
             await context.respond(text=text, response_type="ephemeral", replace_original=False)
         elif actor.channel_id and actor.user_id:
             await client.chat_postEphemeral(channel=actor.channel_id, user=actor.user_id, text=text)
