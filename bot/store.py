@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import IntegrityError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -52,8 +54,17 @@ class Store:
         """Create missing tables. Importing the table modules registers them on ``Base``."""
         import bot.tables  # noqa: F401
 
-        async with self.engine.begin() as connection:
-            await connection.run_sync(Base.metadata.create_all)
+        for attempt in range(3):
+            try:
+                async with self.engine.begin() as connection:
+                    await connection.run_sync(Base.metadata.create_all)
+                return
+            except (IntegrityError, ProgrammingError):
+                # Replicas starting together on an empty PostgreSQL database race to create the same tables;
+                # the loser finds them there on the next try.
+                if attempt == 2:
+                    raise
+                await asyncio.sleep(0.2 * (attempt + 1))
 
     def session(self) -> AsyncSession:
         return self.sessions()

@@ -71,12 +71,26 @@ async def _run(listener: Callable[..., Awaitable[Any]], kwargs: dict[str, Any], 
         if signal is None or not signal.done.is_set():
             raise  # the wrapper re-raises it to Bolt (or, past the deadline, BackgroundWork logs it)
         log.exception("%s failed after acknowledging", getattr(listener, "__name__", "listener"))
-        respond = kwargs.get("respond")
-        if respond is not None:
-            try:
-                await respond(response_type="ephemeral", replace_original=False, text=LATE_FAILURE)
-            except Exception:  # best effort; the failure is logged above
-                log.warning("could not tell the user about the failure")
+        try:
+            await _tell_late_failure(kwargs)
+        except Exception:  # best effort; the failure is logged above
+            log.warning("could not tell the user about the failure")
+
+
+async def _tell_late_failure(kwargs: dict[str, Any]) -> None:
+    """Through the response URL when there is one; a modal (which has none) is replaced by the notice, so it
+    is not left saying "Saving…" forever."""
+    respond, body, client = kwargs.get("respond"), kwargs.get("body") or {}, kwargs.get("client")
+    if body.get("response_url") and respond is not None:
+        await respond(response_type="ephemeral", replace_original=False, text=LATE_FAILURE)
+        return
+    view = body.get("view") or {}
+    if view.get("id") and client is not None:
+        await client.views_update(view_id=view["id"], view={
+            "type": "modal", "title": {"type": "plain_text", "text": "commops"},
+            "close": {"type": "plain_text", "text": "Close"},
+            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": LATE_FAILURE}}],
+        })
 
 
 def install(app: AsyncApp, background: BackgroundWork) -> None:
