@@ -232,12 +232,8 @@ class CapillaryClient:
         found = errors.first_error(body)
         error: VendorError | None = None
         if found is not None:
-            error = errors.code_error(found[0], found[1], status=status, request_id=request_id, resource=resource)
-            # A server failure on a change may come after the change was made; 503 and 4001 mean "not now".
-            if (not idempotent and status >= 500 and status != 503 and found[0] != errors.AUTHZ_UNAVAILABLE
-                    and not error.maybe_applied):
-                error.maybe_applied = True
-                error.sentence = f"{error.sentence.rstrip('.')}{_UNSURE}"
+            error = errors.code_error(found[0], found[1], status=status, request_id=request_id, resource=resource,
+                                      maybe_applied=not idempotent)
         elif status >= 400 or status in (errors.SEARCH_BUSY, errors.CONCURRENT_ACTION):
             message = body.get("message") if isinstance(body, dict) else None
             error = errors.status_error(status, message, request_id=request_id, resource=resource,

@@ -91,8 +91,22 @@ def code_error(
     status: int,
     request_id: str | None,
     resource: str,
+    maybe_applied: bool,
 ) -> VendorError:
-    """Map a body error code (falling back to the HTTP status) to a typed error."""
+    """Map a body error code (falling back to the HTTP status) to a typed error. ``maybe_applied``: the call
+    changes data, so a server failure (5xx but 503, and not a "not now" code) may have come after the change."""
+    error = _by_code(code, message, status=status, request_id=request_id, resource=resource,
+                     maybe_applied=maybe_applied)
+    not_now = code in (AUTHZ_UNAVAILABLE, SEARCH_BUSY, CONCURRENT_ACTION, 429)
+    if maybe_applied and status >= 500 and status != 503 and not not_now and not error.maybe_applied:
+        error.maybe_applied = True
+        error.sentence = f"{error.sentence.rstrip('.')}; {MAYBE_APPLIED}."
+    return error
+
+
+def _by_code(
+    code: int | None, message: str, *, status: int, request_id: str | None, resource: str, maybe_applied: bool
+) -> VendorError:
     common: dict[str, Any] = {"vendor": VENDOR, "code": code, "http_status": status, "request_id": request_id}
     if code == MESSAGE_NOT_FOUND:
         return NotFound(_not_found_sentence(message), **common)
@@ -124,7 +138,7 @@ def code_error(
     if code == 429:
         return RateLimited("Capillary is rate limiting our calls; wait a minute and try again.", **common)
     if status >= 400:
-        return status_error(status, message, request_id=request_id, resource=resource, maybe_applied=False)
+        return status_error(status, message, request_id=request_id, resource=resource, maybe_applied=maybe_applied)
     return VendorError(f"Capillary reported an error (code {code}): {message}", **common)
 
 
