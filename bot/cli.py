@@ -35,10 +35,6 @@ def _die(message: str, code: int = EXIT_CONFIG) -> NoReturn:
     sys.exit(code)
 
 
-def _secrets(settings: Settings) -> list[str]:
-    return known_secrets(settings)
-
-
 def _run(coroutine: Coroutine[Any, Any, Any]) -> Any:
     try:
         return asyncio.run(coroutine)
@@ -72,7 +68,7 @@ def run(mode: Literal["socket", "http"] | None, port: int | None, host: str) -> 
         settings.require_capillary()
     except SettingsError as error:
         _die(str(error))
-    configure_logging(settings.log_level, _secrets(settings))
+    configure_logging(settings.log_level, known_secrets(settings))
     _run(_serve(settings, chosen, host, port or settings.port))
 
 
@@ -109,7 +105,7 @@ def shell() -> None:
     from bot.shell import run_shell
 
     settings = _settings()
-    _run(run_shell(settings, _secrets(settings)))
+    _run(run_shell(settings, known_secrets(settings)))
 
 
 @main.command()
@@ -138,7 +134,7 @@ def check() -> None:
     from bot.checks import run_checks
 
     settings = _settings()
-    configure_logging("ERROR", _secrets(settings))
+    configure_logging("ERROR", known_secrets(settings))
     ok = _run(run_checks(settings, click.echo))
     sys.exit(0 if ok else 1)
 
