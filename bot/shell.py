@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from typing import IO, Any
 
 from bot import slack_payloads as payloads
+from bot.background import BackgroundWork
 from bot.local_server import serve_asgi
 from bot.logs import configure_logging
 from bot.settings import Settings
@@ -59,9 +60,10 @@ class Terminal:
 
 class Shell:
     def __init__(self, emulator: SlackEmulator, dispatch: Dispatch, terminal: Terminal, user_name: str,
-                 channels: list[str]) -> None:
+                 channels: list[str], background: BackgroundWork) -> None:
         self.emulator = emulator
         self.dispatch = dispatch
+        self.background = background
         self.term = terminal
         self.user_name = user_name
         self.channels = channels
@@ -162,19 +164,15 @@ class Shell:
         await self._send(body)
 
     async def _send(self, body: str) -> None:
-        before = asyncio.all_tasks()
         status, text = await self.dispatch(body)
         self.show_ack(status, text)
-        await self._settle(before)
+        await self.settle()
         for view in self.render_changes():
             await self.fill_form(view)
 
-    async def _settle(self, before: set[asyncio.Task[Any]]) -> None:
-        """Wait for the work this request started (Bolt runs listeners after the ack) to finish."""
-        await asyncio.sleep(0)
-        started = [task for task in asyncio.all_tasks() - before if task is not asyncio.current_task()]
-        if started:
-            await asyncio.wait(started, timeout=SETTLE_SECONDS)
+    async def settle(self) -> None:
+        """Wait for the work the last request started after its ack (listeners, audit follow-ups) to finish."""
+        await self.background.drain(SETTLE_SECONDS)
 
     async def fill_form(self, view: dict[str, Any]) -> None:
         """Show a modal as a form, field by field, and submit it through the same dispatch path."""
@@ -251,7 +249,7 @@ async def run_shell(settings: Settings, known_secrets: list[str], *, stdin: IO[s
 
         user_name = _local_user()
         channels = [SHELL_CHANNEL] + ([settings.alert_channel] if settings.alert_channel else [])
-        shell = Shell(emulator, send, term, user_name, channels)
+        shell = Shell(emulator, send, term, user_name, channels, services.background)
         from bot.alert_cli import start_alerts
 
         # Digests are drawn the moment they are posted, not only after the next command. Against real vendors the

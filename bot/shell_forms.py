@@ -7,7 +7,6 @@ bot left it (a field whose action_id the bot changed shows the bot's new value; 
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import json
 from typing import TYPE_CHECKING, Any
@@ -135,10 +134,9 @@ async def _dispatch_change(shell: Shell, view: dict[str, Any], block: dict[str, 
     body = payloads.block_actions(action, user_id=SHELL_USER, user_name=shell.user_name,
                                   view={**view, "state": {"values": payloads.view_state(view, values)}},
                                   trigger_id=shell.emulator.new_trigger_id(view_id=view_id))
-    before = asyncio.all_tasks()
     status, text = await shell.dispatch(body)
     shell.show_ack(status, text)
-    await shell._settle(before)
+    await shell.settle()
     shell.render_changes()  # what it posted meanwhile (a denial, say); the form itself is shown below
     updated = shell.emulator.views.get(view_id)
     if updated is None:
@@ -202,7 +200,6 @@ async def run_form(shell: Shell, view: dict[str, Any]) -> None:
             shell.term.say(f"└─ {submit} …")
             body = payloads.view_submission(view, values, user_id="U0SHELL01", user_name=shell.user_name,
                                             trigger_id=shell.emulator.new_trigger_id(view_id=str(view.get("id"))))
-            before = asyncio.all_tasks()
             status, text = await shell.dispatch(body)
             answer = json.loads(text) if text.startswith("{") else {}
             if status != 200:
@@ -217,13 +214,13 @@ async def run_form(shell: Shell, view: dict[str, Any]) -> None:
         if answer.get("response_action") == "update" and isinstance(answer.get("view"), dict):
             updated = {**view, **answer["view"], "id": view.get("id")}
             shell.emulator.views[str(view.get("id"))] = updated
-            await shell._settle(before)
+            await shell.settle()
             views = shell.render_changes()
             view = next((v for v in views if v.get("id") == view.get("id")), updated)
             continue
         if answer.get("response_action") in ("clear", None):
             shell.emulator.close_view(str(view.get("id")))
-        await shell._settle(before)
+        await shell.settle()
         views = shell.render_changes()
         if not views:
             return
