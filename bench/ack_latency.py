@@ -27,16 +27,16 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot import slack_payloads as payloads  # noqa: E402
-from bot.local_server import free_port  # noqa: E402
+from bot.devtools import slack_payloads as payloads  # noqa: E402
+from bot.devtools.local_server import free_port  # noqa: E402
 
 SECRET = "bench-signing-secret"
 TOKEN = "xoxb-bench-token"
 
 EMULATOR = """
 import asyncio, sys
-from bot.local_server import serve_asgi
-from bot.slack_emulator import SlackEmulator
+from bot.devtools.local_server import serve_asgi
+from bot.devtools.slack_emulator import SlackEmulator
 async def main():
     emulator = SlackEmulator()
     async with emulator.serve(port=int(sys.argv[1])):

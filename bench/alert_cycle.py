@@ -28,16 +28,16 @@ sys.path.insert(0, str(ROOT))
 
 from slack_sdk.web.async_client import AsyncWebClient  # noqa: E402
 
-from bot.alert_job import AlertJob, CycleReport  # noqa: E402
-from bot.capillary import CapillaryClient  # noqa: E402
-from bot.capillary.auth import BasicAuth  # noqa: E402
-from bot.local_server import free_port  # noqa: E402
-from bot.sandbox import DEMO  # noqa: E402
+from bot.alerts.job import AlertJob, CycleReport  # noqa: E402
+from bot.alerts.watchlist import parse_watchlist  # noqa: E402
+from bot.devtools.local_server import free_port  # noqa: E402
+from bot.devtools.sandbox import DEMO  # noqa: E402
+from bot.devtools.slack_emulator import SlackEmulator  # noqa: E402
 from bot.settings import DEFAULT_ALERT_STATUSES  # noqa: E402
-from bot.slack_emulator import SlackEmulator  # noqa: E402
-from bot.store import Store  # noqa: E402
-from bot.watchlist import parse_watchlist  # noqa: E402
-from handlers.alert_blocks import DIGEST  # noqa: E402
+from bot.store.engine import Store  # noqa: E402
+from bot.vendors.capillary import CapillaryClient  # noqa: E402
+from bot.vendors.capillary.auth import BasicAuth  # noqa: E402
+from handlers.alerts.blocks import DIGEST  # noqa: E402
 
 
 async def wait_up(url: str) -> None:

@@ -9,12 +9,12 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import text
 
-from bot.access import load_policy
-from bot.capillary import CapillaryClient
-from bot.comm import CommClient
+from bot.access.policy import load_policy
 from bot.settings import Settings, SettingsError
-from bot.store import Store
-from bot.vendor_errors import VendorError
+from bot.store.engine import Store
+from bot.vendors.capillary import CapillaryClient
+from bot.vendors.comm import CommClient
+from bot.vendors.errors import VendorError
 
 Echo = Callable[[str], None]
 

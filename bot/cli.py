@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any, Literal, NoReturn
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.alert_cli import alerts
+from bot.alerts.cli import alerts
 from bot.logs import configure_logging, known_secrets, redact
 from bot.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
-    from bot.audit import AuditEntry
+    from bot.audit.log import AuditEntry
 
 EXIT_CONFIG = 2
 
@@ -73,9 +73,9 @@ def run(mode: Literal["socket", "http"] | None, port: int | None, host: str) -> 
 
 
 async def _serve(settings: Settings, mode: Literal["socket", "http"], host: str, port: int) -> None:
+    from bot.app import build_app, close_app
     from bot.services import build_services
-    from handlers.app import build_app, close_app
-    from handlers.serving import run_http, run_socket
+    from bot.serving import run_http, run_socket
 
     services = await build_services(settings)
     if settings.access_policy is None:
@@ -83,7 +83,7 @@ async def _serve(settings: Settings, mode: Literal["socket", "http"], host: str,
             "ACCESS_POLICY is not set: every action that changes data (and audit.read) is denied until a policy "
             "grants it; read-only actions stay open")
     app = build_app(services)
-    from bot.alert_cli import start_alerts
+    from bot.alerts.cli import start_alerts
 
     alert_scheduler = start_alerts(services, app.client)  # None, and a log line, when ALERT_CHANNEL is unset
     try:
@@ -102,7 +102,7 @@ async def _serve(settings: Settings, mode: Literal["socket", "http"], host: str,
 @main.command()
 def shell() -> None:
     """Talk to the bot in the terminal (no Slack workspace needed)."""
-    from bot.shell import run_shell
+    from bot.devtools.shell.session import run_shell
 
     settings = _settings()
     _run(run_shell(settings, known_secrets(settings)))
@@ -117,9 +117,9 @@ def sandbox(port: int, host: str) -> None:
 
 
 async def _serve_sandbox(host: str, port: int) -> None:
-    from bot.local_server import serve_asgi
-    from bot.sandbox import DEMO, build_sandbox_app
-    from handlers.serving import stop_event_on_signals
+    from bot.devtools.local_server import serve_asgi
+    from bot.devtools.sandbox import DEMO, build_sandbox_app
+    from bot.serving import stop_event_on_signals
 
     stop = stop_event_on_signals()
     async with serve_asgi(build_sandbox_app(), host=host, port=port) as url:
@@ -152,8 +152,8 @@ def audit(since: str | None, users: tuple[str, ...], actions: tuple[str, ...], f
     """Print the audit log from DATABASE_URL, oldest first."""
     from sqlalchemy.engine import make_url
 
-    from bot.access import ACTIONS, matches
-    from bot.audit_report import parse_since, render
+    from bot.access.policy import ACTIONS, matches
+    from bot.audit.report import parse_since, render
 
     settings = _settings()
     try:
@@ -177,8 +177,8 @@ async def _read_audit(settings: Settings, since: datetime | None, users: Sequenc
                       limit: int | None) -> list[AuditEntry]:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from bot.audit import AuditLog
-    from bot.store import Store
+    from bot.audit.log import AuditLog
+    from bot.store.engine import Store
 
     store = Store(settings.database_url)
     try:

@@ -6,17 +6,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from bot.access import AccessControl, build_access
-from bot.audit import AuditLog
+from bot.access.policy import AccessControl, build_access
+from bot.audit.log import AuditLog
 from bot.background import BackgroundWork
-from bot.campaigns import CampaignService
-from bot.capillary import CapillaryClient
-from bot.comm import CommClient
-from bot.communications import CommunicationsService
+from bot.campaigns.service import CampaignService
 from bot.logs import known_secrets
-from bot.resend import ResendService
+from bot.resend.service import ResendService
 from bot.settings import Settings
-from bot.store import Store
+from bot.store.engine import Store
+from bot.target_comms.service import CommunicationsService
+from bot.vendors.capillary import CapillaryClient
+from bot.vendors.comm import CommClient
 
 
 def utc_now() -> datetime:

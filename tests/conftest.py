@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from bot.local_server import serve_asgi
-from bot.sandbox import DEMO, SandboxState, build_sandbox_app
-from bot.slack_emulator import SlackEmulator
+from bot.devtools.local_server import serve_asgi
+from bot.devtools.sandbox import DEMO, SandboxState, build_sandbox_app
+from bot.devtools.slack_emulator import SlackEmulator
 
 
 @dataclass

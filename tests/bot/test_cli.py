@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.local_server import free_port
-from bot.sandbox import DEMO
+from bot.devtools.local_server import free_port
+from bot.devtools.sandbox import DEMO
 from tests.conftest import Sandbox
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,11 +9,11 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.alert_job import AlertJob, build_alert_job
-from bot.capillary import CapillaryClient
-from bot.capillary.auth import BasicAuth
-from bot.sandbox import DEMO, SEED
-from handlers.alert_blocks import DIGEST, RESEND, RESEND_ALL
+from bot.alerts.job import AlertJob, build_alert_job
+from bot.devtools.sandbox import DEMO, SEED
+from bot.vendors.capillary import CapillaryClient
+from bot.vendors.capillary.auth import BasicAuth
+from handlers.alerts.blocks import DIGEST, RESEND, RESEND_ALL
 from tests.e2e.conftest import BOT_TOKEN, Bot
 
 ALERTS = "C0ALERTS1"

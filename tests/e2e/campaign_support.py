@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from bot.retrying import Retries
-from bot.sandbox import DEMO, SEED
-from bot.slack_emulator import Call
+from bot.devtools.sandbox import DEMO, SEED
+from bot.devtools.slack_emulator import Call
+from bot.vendors.retrying import Retries
 from tests.conftest import Sandbox
 from tests.e2e.conftest import ALICE, BOB, CHANNEL, Bot, running_bot
 

@@ -12,14 +12,14 @@ from typing import Any
 import httpx
 import pytest
 
-from bot import slack_payloads as payloads
-from bot.local_server import free_port
-from bot.sandbox import DEMO
+from bot.app import build_app, close_app
+from bot.devtools import slack_payloads as payloads
+from bot.devtools.local_server import free_port
+from bot.devtools.sandbox import DEMO
+from bot.devtools.slack_emulator import Call, SlackEmulator
 from bot.services import Services, build_services
+from bot.serving import serve_http
 from bot.settings import Settings
-from bot.slack_emulator import Call, SlackEmulator
-from handlers.app import build_app, close_app
-from handlers.serving import serve_http
 from tests.conftest import Sandbox
 
 SIGNING_SECRET = "e2e-signing-secret-0123456789abcdef"

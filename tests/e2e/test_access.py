@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.access import PolicySource
-from bot.audit import AuditEntry
+from bot.access.policy import PolicySource
+from bot.audit.log import AuditEntry
 from tests.conftest import Sandbox
 from tests.e2e.conftest import ALICE, CHANNEL, Bot, running_bot
 

@@ -10,12 +10,12 @@ from pathlib import Path
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.alert_import import import_file
-from bot.alert_job import AlertJob, AlertScheduler, CycleReport, build_alert_job
-from bot.sandbox import SEED
-from bot.sandbox.messages import SYNTHETIC_BASE_ID
+from bot.alerts.importer import import_file
+from bot.alerts.job import AlertJob, AlertScheduler, CycleReport, build_alert_job
+from bot.devtools.sandbox import SEED
+from bot.devtools.sandbox.messages import SYNTHETIC_BASE_ID
 from bot.services import build_services
-from handlers.alert_blocks import DIGEST
+from handlers.alerts.blocks import DIGEST
 from tests.e2e.alert_support import (
     ALERTS,
     MISSING,
@@ -179,8 +179,8 @@ async def test_a_429_storm_slows_the_job_without_losing_work(bot: Bot, tmp_path:
 
 
 async def test_alerts_are_off_without_a_channel(bot: Bot, tmp_path: Path) -> None:
-    from bot.alert_job import build_alert_job
-    from handlers.alert_blocks import DIGEST
+    from bot.alerts.job import build_alert_job
+    from handlers.alerts.blocks import DIGEST
 
     assert bot.services.settings.alert_channel is None
     assert build_alert_job(bot.services.settings, capillary=bot.services.capillary, store=bot.services.store,

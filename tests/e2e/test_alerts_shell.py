@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.sandbox import SEED
+from bot.devtools.sandbox import SEED
+from bot.devtools.shell.session import run_shell
 from bot.settings import Settings
-from bot.shell import run_shell
 
 pytestmark = pytest.mark.usefixtures("root_logging")  # the shell sets up logging on the root logger
 

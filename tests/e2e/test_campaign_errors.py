@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.sandbox import FaultRule
+from bot.devtools.sandbox import FaultRule
 from tests.conftest import Sandbox
 from tests.e2e.campaign_support import (
     IDS,

@@ -6,8 +6,8 @@ import io
 import re
 from pathlib import Path
 
+from bot.devtools.shell.session import run_shell
 from bot.settings import Settings
-from bot.shell import run_shell
 
 
 async def run(lines: list[str], tmp_path: Path) -> str:

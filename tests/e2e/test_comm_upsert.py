@@ -10,9 +10,9 @@ from typing import Any
 
 import httpx
 
-from bot import slack_payloads as payloads
-from bot.slack_emulator import Call
-from tests.bot.test_shell import run_shell as run_shell_process
+from bot.devtools import slack_payloads as payloads
+from bot.devtools.slack_emulator import Call
+from tests.bot.devtools.test_shell import run_shell as run_shell_process
 from tests.conftest import Sandbox
 from tests.e2e.conftest import ALICE, BOB, CHANNEL, Bot, running_bot
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot import slack_payloads as payloads
+from bot.devtools import slack_payloads as payloads
 from tests.e2e.conftest import ALICE, BOB, Bot, stale_headers
 
 SEED, SEED_RESENT = 1746061653596, 1748743190124

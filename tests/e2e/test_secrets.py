@@ -13,9 +13,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.audit import AuditEntry
+from bot.audit.log import AuditEntry
+from bot.devtools.sandbox import DEMO
 from bot.logs import configure_logging, known_secrets
-from bot.sandbox import DEMO
 from tests.e2e.conftest import BOB, BOT_TOKEN, CHANNEL, SIGNING_SECRET, Bot
 
 SEED = 1746061653596

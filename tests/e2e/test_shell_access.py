@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.devtools.shell.session import SHELL_USER, run_shell
 from bot.settings import Settings
-from bot.shell import SHELL_USER, run_shell
 
 pytestmark = pytest.mark.usefixtures("root_logging")  # the shell sets up logging on the root logger
 

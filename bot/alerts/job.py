@@ -1,0 +1,351 @@
+"""The alert job: poll the watch-list, queue what is new, post one digest per run; and its scheduler.
+
+Polling goes through the Capillary client, so every call passes its sliding-window rate limiter and reads are
+retried with backoff (429 and 503 also make the limiter hold everyone back); a bounded pool of workers keeps
+memory flat however long the watch-list is. A customer whose lookup still fails is simply polled again next
+run: the watch-list is polled whole every run, and nothing about that customer was written.
+
+Posting follows the outbox protocol of bot/alert_outbox.py. Slack is paced at one post a second per channel
+(Slack's own rule for chat.postMessage); the Web API client passed in retries Slack's 429s.
+
+Replicas sharing one store take turns: a run first takes the ``alerts`` lease (bot/leases.py) and skips quietly when
+another replica holds it. The holder renews the lease while it polls and before every post, and stops posting as soon
+as a renewal fails (it stalled past the lease's expiry and another replica took over); it releases the lease at the
+end of the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.alerts.domain import Candidate, Digest, DigestItem, undelivered, undelivered_statuses
+from bot.alerts.outbox import Outbox
+from bot.alerts.watchlist import Customer, Watchlist, load_watchlist
+from bot.settings import Settings, SettingsError
+from bot.store.engine import Store
+from bot.store.leases import Lease, holder_id
+from bot.vendors.capillary import CapillaryClient
+from bot.vendors.capillary.errors import CUSTOMER_NOT_FOUND
+from bot.vendors.errors import NotFound, VendorError
+
+log = logging.getLogger("commops.alerts")
+
+CONCURRENCY = 16  # lookups in flight; the rate limiter, not this, sets the pace
+POST_INTERVAL = 1.0  # seconds between posts to one channel
+STOP_GRACE = 2.0  # seconds a run in progress may take to finish at shutdown (cancelling it loses nothing)
+LEASE = "alerts"  # the lease a run holds (bot/leases.py): one replica runs the job at a time
+MIN_LEASE_TTL = timedelta(seconds=120)
+LEASE_LOST = "another replica took the alert lease over"
+
+
+def lease_ttl(interval: float) -> timedelta:
+    """Comfortably longer than a normal run (which renews it anyway): twice the interval, at least two minutes."""
+    return max(timedelta(seconds=2 * interval), MIN_LEASE_TTL)
+
+Block = dict[str, Any]
+
+
+class DigestRenderer(Protocol):
+    """Turns a digest into Slack messages (handlers/alert_blocks.py); kept out of bot/ so bot/ stays Slack-free."""
+
+    def main_message(self, digest: Digest) -> tuple[str, list[Block]]: ...
+
+    def thread_messages(self, items: Sequence[DigestItem]) -> list[tuple[str, list[Block], list[int]]]: ...
+
+
+@dataclass
+class PollResult:
+    candidates: list[Candidate] = field(default_factory=list)
+    found: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CycleReport:
+    customers: int = 0
+    failed: int = 0
+    missing: int = 0
+    new: int = 0  # messages queued for the first time this run
+    posted: int = 0  # items that reached Slack this run (new ones and ones left pending before)
+    posts: int = 0
+    error: str | None = None  # why posting stopped; what was not posted stays pending
+    skipped: bool = False  # another replica holds the lease and runs the job
+
+    def summary(self) -> str:
+        if self.skipped:
+            return "skipped: another replica holds the alert lease"
+        text = (f"{self.customers} customers polled ({self.failed} failed, {self.missing} not found), {self.new} new "
+                f"undelivered messages, {self.posted} alerted in {self.posts} Slack posts")
+        return text + (f"; posting stopped: {self.error}" if self.error else "")
+
+
+class AlertJob:
+    def __init__(
+        self,
+        *,
+        capillary: CapillaryClient,
+        store: Store,
+        slack: AsyncWebClient,
+        render: DigestRenderer,
+        channel: str,
+        watchlist: Sequence[Customer],
+        statuses: Sequence[str],
+        zone: Any,
+        lookback: timedelta,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        concurrency: int = CONCURRENCY,
+        post_interval: float = POST_INTERVAL,
+        on_posted: Callable[[], Any] | None = None,
+        lease_ttl: timedelta = MIN_LEASE_TTL,
+        holder: str | None = None,
+    ) -> None:
+        self.outbox = Outbox(store)
+        self.lease = Lease(store, LEASE, holder or holder_id(), lease_ttl, clock)
+        self._capillary = capillary
+        self._slack = slack
+        self._render = render
+        self.channel = channel
+        self.watchlist = tuple(watchlist)
+        self._statuses = undelivered_statuses(statuses)
+        self._zone = zone
+        self._lookback = lookback
+        self._clock = clock
+        self._concurrency = concurrency
+        self._post_interval = post_interval
+        self._last_post = float("-inf")
+        self.on_posted = on_posted  # the shell redraws when a digest lands
+
+    # Polling --------------------------------------------------------------------------------------------------
+
+    async def poll(self, now: datetime, keep: Callable[[], Awaitable[bool]] | None = None) -> PollResult:
+        """Poll the watch-list; ``keep`` is asked before each lookup and stops the poll when it answers False."""
+        result = PollResult()
+        pending = iter(self.watchlist)  # shared by the workers: each takes the next customer when it is free
+
+        async def worker() -> None:
+            for customer in pending:
+                if keep is not None and not await keep():
+                    return
+                await self._poll_one(customer, now, result)
+
+        await asyncio.gather(*(worker() for _ in range(min(self._concurrency, len(self.watchlist)))))
+        return result
+
+    async def _poll_one(self, customer: Customer, now: datetime, result: PollResult) -> None:
+        key = str(customer)
+        try:
+            found = await self._capillary.customer_interactions(customer.name, customer.value)
+        except NotFound as error:
+            if error.code == CUSTOMER_NOT_FOUND:
+                result.missing.append(key)
+            else:
+                result.failed.append(key)
+            return
+        except VendorError as error:
+            log.warning("alerts: could not check %s (%s); it is checked again next run", key, error.kind)
+            result.failed.append(key)
+            return
+        result.found.append(key)
+        result.candidates.extend(undelivered(found, key, statuses=self._statuses, zone=self._zone, now=now,
+                                             lookback=self._lookback))
+
+    # One run --------------------------------------------------------------------------------------------------
+
+    async def run_once(self) -> CycleReport:
+        """One run, if this replica gets the lease; otherwise a report that says it was skipped."""
+        if not await self.lease.acquire():
+            log.debug("alerts: another replica holds the alert lease; run skipped")
+            return CycleReport(customers=len(self.watchlist), skipped=True)
+        try:
+            return await self._run()
+        finally:
+            try:
+                await asyncio.shield(self.lease.release())
+            except Exception:  # it expires by itself; the next run of any replica takes it then
+                log.warning("alerts: could not release the alert lease", exc_info=True)
+
+    async def _run(self) -> CycleReport:
+        now = self._clock()
+        polled = await self.poll(now, _Renewal(self.lease, self._clock))
+        report = CycleReport(customers=len(self.watchlist), failed=len(polled.failed), missing=len(polled.missing))
+        known_missing = await self.outbox.missing_known()
+        await self.outbox.forget_missing([key for key in polled.found if key in known_missing])
+        await self.outbox.remember_missing(polled.missing, now)
+        report.new = await self.outbox.enqueue(polled.candidates, now)
+        await self.post_pending(report, unchecked=len(polled.failed))
+        log.info("alerts: %s", report.summary())
+        return report
+
+    async def post_pending(self, report: CycleReport, *, unchecked: int = 0) -> None:
+        """Post every pending item (and customers newly found missing) as one digest; nothing pending, no post.
+        Only while this job holds the lease: the items are claimed under it, and it is renewed before each post."""
+        if not await self._still_held(report):
+            return
+        digest = Digest(uuid.uuid4().hex, await self.outbox.claim(self.lease), await self.outbox.missing_unreported(),
+                        unchecked)
+        if digest.empty:
+            return
+        text, blocks = self._render.main_message(digest)
+        root = await self._post(report, text=text, blocks=blocks)
+        if root is None:
+            return
+        now = self._clock()
+        await self.outbox.mark_posted([item.message_id for item in digest.shown], digest_id=digest.digest_id,
+                                      channel=self.channel, ts=root, in_thread=False, now=now,
+                                      holder=self.lease.holder)
+        await self.outbox.mark_reported(digest.missing_customers, now)
+        report.posted += len(digest.shown)
+        self._posted()
+        for text, blocks, message_ids in self._render.thread_messages(digest.rest):
+            ts = await self._post(report, text=text, blocks=blocks, thread_ts=root)
+            if ts is None:
+                return  # the rest stay pending and open the next run's digest
+            await self.outbox.mark_posted(message_ids, digest_id=digest.digest_id, channel=self.channel, ts=ts,
+                                          in_thread=True, now=self._clock(), holder=self.lease.holder)
+            report.posted += len(message_ids)
+            self._posted()
+
+    async def _still_held(self, report: CycleReport) -> bool:
+        if await self.lease.renew():
+            return True
+        report.error = LEASE_LOST
+        log.warning("alerts: %s; this replica stops posting and leaves the rest to it", LEASE_LOST)
+        return False
+
+    async def _post(self, report: CycleReport, **arguments: Any) -> str | None:
+        wait = self._last_post + self._post_interval - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        if not await self._still_held(report):  # right before the call: a holder that stalled posts nothing
+            return None
+        try:
+            reply = await self._slack.chat_postMessage(channel=self.channel, **arguments)
+        except SlackApiError as error:
+            report.error = f"Slack answered {error.response.get('error', 'an error')}"
+        except Exception as error:  # a network failure: same outcome, the items stay pending
+            report.error = f"{type(error).__name__} while posting to Slack"
+        else:
+            report.posts += 1
+            return str(reply["ts"])
+        finally:
+            self._last_post = time.monotonic()
+        log.warning("alerts: %s; the unposted alerts stay queued for the next run", report.error)
+        return None
+
+    def _posted(self) -> None:
+        if self.on_posted is not None:
+            try:
+                self.on_posted()
+            except Exception:  # a display hook must never cost an alert
+                log.exception("alerts: the on_posted hook failed")
+
+
+class _Renewal:
+    """Renews the lease during a long stretch of work, once a third of its time to live has passed; False from then
+    on once it has been lost."""
+
+    def __init__(self, lease: Lease, clock: Callable[[], datetime]) -> None:
+        self._lease = lease
+        self._clock = clock
+        self._at = clock()
+        self._held = True
+
+    async def __call__(self) -> bool:
+        if self._held and self._clock() - self._at >= self._lease.ttl / 3:
+            self._at = self._clock()  # before the await: the other workers go on without renewing it again
+            self._held = await self._lease.renew()  # if lost, posting (which renews first) says so
+        return self._held
+
+
+class AlertScheduler:
+    """Runs the job on the bot's event loop every ``interval`` seconds: never two runs at once (max_instances=1),
+    runs missed while one was in progress coalesced into one, and the first run right at start."""
+
+    def __init__(self, job: AlertJob, interval: float) -> None:
+        self.job = job
+        self._interval = interval
+        self._scheduler = AsyncIOScheduler(timezone=UTC)
+        self._running: asyncio.Task[Any] | None = None
+
+    def start(self) -> None:
+        self._scheduler.add_job(
+            self._tick, "interval", seconds=self._interval, id="alerts", max_instances=1, coalesce=True,
+            misfire_grace_time=max(int(self._interval), 1), next_run_time=datetime.now(UTC),
+        )
+        logging.getLogger("apscheduler.scheduler").addFilter(_quiet_skips)
+        self._scheduler.start()
+        log.info("alerts: every %g s into %s, watching %d customers", self._interval, self.job.channel,
+                 len(self.job.watchlist))
+
+    async def _tick(self) -> None:
+        self._running = asyncio.current_task()
+        try:
+            await self.job.run_once()
+        except asyncio.CancelledError:  # stop() at shutdown: only this scheduler's own task is ever cancelled
+            log.info("alerts: the run was stopped at shutdown; what was not posted stays queued")
+        except Exception:  # the scheduler would only log it too; the next run starts from the outbox again
+            log.exception("alerts: the run failed; pending alerts are retried next run")
+        finally:
+            self._running = None
+
+    async def stop(self, grace: float = STOP_GRACE) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        running = self._running
+        if running is not None and not running.done():
+            # Cancelling is safe: whatever was not marked posted stays pending for the next start.
+            _done, still = await asyncio.wait({running}, timeout=grace)
+            for task in still:
+                task.cancel()
+            if still:  # let it release the lease before the store closes
+                await asyncio.wait(still, timeout=grace)
+
+
+def _quiet_skips(record: logging.LogRecord) -> bool:
+    """A run still going when the next is due is skipped by design (max_instances=1): not worth a warning."""
+    return "maximum number of running instances" not in record.getMessage()
+
+
+def load_job_watchlist(settings: Settings) -> Watchlist:
+    """Read ALERT_WATCHLIST once at start and report its bad lines there, once."""
+    try:
+        watchlist = load_watchlist(settings.alert_watchlist)
+    except (OSError, UnicodeDecodeError) as error:
+        raise SettingsError(f"ALERT_WATCHLIST cannot be read: {settings.alert_watchlist} "
+                            f"({getattr(error, 'strerror', None) or type(error).__name__})") from None
+    for problem in watchlist.problems[:50]:
+        log.warning("ALERT_WATCHLIST %s %s: skipped", settings.alert_watchlist, problem)
+    if len(watchlist.problems) > 50:
+        log.warning("ALERT_WATCHLIST: %d more bad lines skipped", len(watchlist.problems) - 50)
+    return watchlist
+
+
+def build_alert_job(settings: Settings, *, capillary: CapillaryClient, store: Store, slack: AsyncWebClient,
+                    render: DigestRenderer, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                    **kwargs: Any) -> AlertJob | None:
+    """The job ALERT_* describe, or None (and a log line saying so) when ALERT_CHANNEL is unset."""
+    if settings.alert_channel is None:
+        log.info("alerts are off: ALERT_CHANNEL is not set")
+        return None
+    watchlist = load_job_watchlist(settings)
+    kwargs.setdefault("lease_ttl", lease_ttl(settings.alert_interval_seconds))
+    if not watchlist.customers:
+        log.warning("alerts: the watch-list is empty (ALERT_WATCHLIST %s); only imported alerts are posted",
+                    settings.alert_watchlist or "is not set")
+    return AlertJob(
+        capillary=capillary, store=store, slack=slack, render=render, channel=settings.alert_channel,
+        watchlist=watchlist.customers, statuses=settings.alert_statuses, zone=settings.tz,
+        lookback=timedelta(hours=settings.alert_lookback_hours), clock=clock, **kwargs,
+    )

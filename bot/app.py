@@ -1,0 +1,88 @@
+"""The one AsyncApp: Web API client, listeners, and the error reply every unexpected failure gets."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.services import Services
+from handlers import alerts, campaign, comm, resend
+from handlers.comm import upsert as comm_upsert
+from handlers.middleware import authorize, early_ack
+
+log = logging.getLogger("commops.app")
+
+class _QuietTokenNotice(logging.Filter):
+    """Bolt also reads SLACK_BOT_TOKEN from the environment and warns that our client's token wins: it is the
+    same token, so the warning would only alarm operators."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+FAMILIES = (resend, comm, campaign, alerts, comm_upsert)
+
+
+def build_app(services: Services) -> AsyncApp:
+    settings = services.settings
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    # One pooled HTTP session for every Web API call (the default opens a new one per call).
+    client = AsyncWebClient(token=token, base_url=settings.slack_api_url, session=aiohttp.ClientSession())
+    # slack_sdk retries only connection errors by default; Slack's 429s carry Retry-After and deserve a wait.
+    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
+    bolt_logger = logging.getLogger("commops.bolt")
+    if not any(isinstance(existing, _QuietTokenNotice) for existing in bolt_logger.filters):
+        bolt_logger.addFilter(_QuietTokenNotice())
+    app = AsyncApp(
+        client=client,
+        signing_secret=secret,
+        request_verification_enabled=secret is not None,
+        # Listeners are wrapped to answer the moment they ack and go on in the background (handlers/early_ack.py).
+        process_before_response=True,
+        raise_error_for_unhandled_request=False,
+        logger=bolt_logger,
+    )
+
+    @app.error
+    async def on_error(error: Exception, body: dict[str, Any], respond: Any) -> None:
+        log.error("unhandled %s while serving a %s request", type(error).__name__, body.get("type", "command"),
+                  exc_info=error)
+        if respond is not None:
+            try:
+                await respond(response_type="ephemeral", replace_original=False,
+                              text=":boom: Something went wrong on our side; nothing more was done. "
+                                   "Try again, and tell the bot's operators if it keeps happening.")
+            except Exception:  # the reply is best effort; the log above already says what happened
+                log.warning("could not tell the user about the error")
+
+    # The access check goes in before any listener; a family without ROUTES has every request denied.
+    for family in FAMILIES:
+        if not hasattr(family, "ROUTES"):
+            log.warning("%s has no ROUTES: the access check denies all of its requests", family.__name__)
+    routes = authorize.merge_routes(getattr(family, "ROUTES", authorize.Routes()) for family in FAMILIES)
+    authorize.install(app, access=services.access, audit=services.audit, routes=routes,
+                      background=services.background)
+    for family in FAMILIES:
+        family.register(app, services)
+    early_ack.install(app, services.background)
+    return app
+
+
+async def dispatch(app: AsyncApp, body: str, headers: Mapping[str, str]) -> BoltResponse:
+    """Hand one raw, signed Slack request to Bolt's own dispatch (HTTP server and shell alike)."""
+    return await app.async_dispatch(AsyncBoltRequest(body=body, headers=dict(headers)))
+
+
+async def close_app(app: AsyncApp) -> None:
+    session = app.client.session
+    if session is not None and not session.closed:
+        await session.close()

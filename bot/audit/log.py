@@ -1,0 +1,191 @@
+"""The audit log: every attempt at an action, allowed or denied, one row each, in the store.
+
+Who writes what:
+- the access middleware (handlers/authorize.py) writes every denial;
+- the service that does the work writes the outcome of every allowed attempt. A multi-id ``/resend`` writes
+  one row per message id (each id has its own outcome, vendor ids and latency); the rows of one Slack request
+  share an ``attempt_id``.
+
+The log is append-only: :class:`AuditLog` has no update or delete, and the table's triggers refuse both.
+Arguments and error texts pass through the same redaction as the logs, so no credential can land here.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import logging
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from bot.actor import Actor
+from bot.logs import redact
+from bot.store.engine import Store
+from bot.store.tables import AuditRecord
+from bot.vendors.errors import VendorError
+
+log = logging.getLogger("commops.audit")
+
+MAX_VALUE = 500  # characters kept of any one argument value
+MAX_ERROR = 1000
+
+
+class AuditOutcome(enum.StrEnum):
+    OK = "ok"
+    DENIED = "denied"  # the access policy said no; nothing was called
+    INVALID = "invalid"  # the request did not make sense (bad ids, unknown sub-command); nothing was called
+    DUPLICATE = "duplicate"  # refused by a guard (resent recently); nothing was called
+    VENDOR_ERROR = "vendor_error"  # the vendor answered with an error, or not at all (error_code says which)
+    ERROR = "error"  # our own failure
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: datetime
+    user_id: str
+    user_name: str
+    team_id: str | None
+    channel_id: str | None
+    action: str
+    outcome: str
+    arguments: dict[str, Any]
+    error_code: str | None
+    error: str | None
+    org_id: int | None
+    communication_id: str | None
+    resent_id: str | None
+    campaign_id: str | None
+    request_id: str | None
+    latency_ms: int | None
+    attempt_id: str | None
+
+    @classmethod
+    def columns(cls) -> list[str]:
+        return [item.name for item in fields(cls)]
+
+    @classmethod
+    def of(cls, row: AuditRecord) -> AuditEntry:
+        try:
+            arguments = json.loads(row.arguments)
+        except ValueError:
+            arguments = {"unreadable": row.arguments}
+        values = {name: getattr(row, name) for name in cls.columns() if name != "arguments"}
+        return cls(arguments=arguments if isinstance(arguments, dict) else {"value": arguments}, **values)
+
+
+def new_attempt_id() -> str:
+    return uuid.uuid4().hex
+
+
+def error_code_of(error: VendorError) -> str:
+    """``kind`` or ``kind:code``, e.g. ``not_found:4223``, ``unavailable:503``, ``timeout``."""
+    code = error.code if error.code is not None else error.http_status
+    return f"{error.kind}:{code}" if code is not None else error.kind
+
+
+class AuditLog:
+    def __init__(self, store: Store, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 secrets: Iterable[str] = ()) -> None:
+        self._store = store
+        self._clock = clock
+        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+
+    async def record(
+        self,
+        action: str,
+        outcome: AuditOutcome,
+        actor: Actor,
+        *,
+        arguments: Mapping[str, Any] | None = None,
+        error: VendorError | BaseException | str | None = None,
+        error_code: str | None = None,
+        org_id: int | None = None,
+        communication_id: str | int | None = None,
+        resent_id: str | int | None = None,
+        campaign_id: str | int | None = None,
+        request_id: str | None = None,
+        latency_ms: float | None = None,
+        attempt_id: str | None = None,
+    ) -> bool:
+        """Append one row; False (and an ERROR log line with the row's gist) when the store refused it.
+
+        Never raises: a failed audit write must not hide from the user what the vendor already did.
+        """
+        text: str | None = None
+        if isinstance(error, VendorError):
+            text, error_code = error.sentence, error_code or error_code_of(error)
+            request_id = request_id or error.request_id
+        elif isinstance(error, BaseException):
+            text, error_code = f"{type(error).__name__}: {error}", error_code or type(error).__name__
+        elif error is not None:
+            text = error
+        row = AuditRecord(
+            at=self._clock(), user_id=actor.user_id[:32], user_name=actor.user_name[:128],
+            team_id=actor.team_id, channel_id=actor.channel_id, action=action[:64], outcome=str(outcome),
+            arguments=self._redact(json.dumps(_clipped(arguments or {}), ensure_ascii=False, default=str)),
+            error_code=error_code[:64] if error_code else None,
+            error=self._redact(text)[:MAX_ERROR] if text else None,
+            org_id=org_id, communication_id=_text(communication_id), resent_id=_text(resent_id),
+            campaign_id=_text(campaign_id), request_id=request_id[:128] if request_id else None,
+            latency_ms=round(latency_ms) if latency_ms is not None else None, attempt_id=attempt_id,
+        )
+        try:
+            async with self._store.session() as session, session.begin():
+                session.add(row)
+        except Exception as failure:  # the log line is then the only trace: make it complete
+            log.error("could not write the audit row (%s): %s %s by %s, arguments %s, ids %s/%s/%s",
+                      type(failure).__name__, action, outcome, actor.user_id, row.arguments,
+                      row.communication_id, row.resent_id, row.campaign_id)
+            return False
+        return True
+
+    def _redact(self, text: str) -> str:
+        return redact(text, self._secrets)
+
+    async def query(
+        self,
+        *,
+        since: datetime | None = None,
+        users: Sequence[str] = (),
+        actions: Sequence[str] = (),
+        limit: int | None = 100,
+    ) -> list[AuditEntry]:
+        """The most recent ``limit`` rows (None: all) that match, oldest first. ``actions`` may hold patterns
+        such as ``campaign.*``."""
+        statement = select(AuditRecord).order_by(AuditRecord.id.desc())
+        if since is not None:
+            statement = statement.where(AuditRecord.at >= since)
+        if users:
+            statement = statement.where(AuditRecord.user_id.in_(list(users)))
+        if actions and "*" not in actions:
+            conditions = [AuditRecord.action.like(pattern[:-1] + "%") if pattern.endswith(".*")
+                          else AuditRecord.action == pattern for pattern in actions]
+            statement = statement.where(or_(*conditions))
+        if limit is not None:
+            statement = statement.limit(limit)
+        async with self._store.session() as session:
+            rows = (await session.execute(statement)).scalars().all()
+        return [AuditEntry.of(row) for row in reversed(rows)]
+
+
+def _clipped(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    def clip(value: Any) -> Any:
+        if isinstance(value, str) and len(value) > MAX_VALUE:
+            return value[:MAX_VALUE] + "…"
+        if isinstance(value, list | tuple):
+            return [clip(item) for item in value[:100]]
+        if isinstance(value, Mapping):
+            return {str(key): clip(item) for key, item in list(value.items())[:50]}
+        return value
+
+    return {str(key): clip(value) for key, value in arguments.items()}
+
+
+def _text(value: str | int | None) -> str | None:
+    return None if value is None else str(value)[:64]

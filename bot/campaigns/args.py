@@ -1,0 +1,148 @@
+"""Reading ``/campaign`` text, and finding the campaign a person meant by its id or its name."""
+
+from __future__ import annotations
+
+import shlex
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.vendors.comm.models import Campaign
+
+VERBS = ("status", "list", "pause", "resume", "stop", "help")
+ALIASES = {"ls": "list", "show": "status", "info": "status", "unpause": "resume", "?": "help",
+            "-h": "help", "--help": "help"}
+# Slack clients turn typed quotes into typographic ones.
+_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"'})
+MAX_FILTER = 100
+
+USAGE = (
+    "*Usage:* `/campaign <sub-command>` for Comm SMS campaigns\n"
+    "• `/campaign status <campaign>`: settings, progress and whether it is sending\n"
+    "• `/campaign list [filter]`: the team's campaigns; filter by `active`, `paused`, a status such as "
+    "`in_progress`, a send type (`multistep`, `planned`, `manual`) or part of a name\n"
+    "• `/campaign pause <campaign>` / `/campaign resume <campaign>`: shows what will change, then asks you "
+    "to confirm; nothing else in the campaign is touched\n"
+    "• `/campaign stop <campaign> <sendId>`: stops one send for good (it cannot be resumed)\n"
+    "<campaign> is the campaign's id or its name: exact, any case, or the start of it; put a name with "
+    "spaces in quotes, e.g. `/campaign pause \"Weekly Digest\"`."
+)
+
+
+class UsageError(ValueError):
+    """The text is not a valid ``/campaign`` command; ``str(error)`` says what is wrong."""
+
+
+def is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return len(text) == 36
+
+
+@dataclass(frozen=True)
+class CampaignCommand:
+    verb: str
+    campaign: str | None = None  # an id or a name, as typed
+    send_id: str | None = None
+    filter: str | None = None
+    problem: str | None = None  # for verb "help": why the usage is shown (None when asked for)
+
+
+def _tokens(text: str) -> list[str]:
+    lexer = shlex.shlex(text.translate(_QUOTES), posix=True)
+    lexer.whitespace_split = True
+    lexer.quotes = '"'  # apostrophes stay literal: "Mum's Day" needs no quoting
+    lexer.escape = ""
+    lexer.commenters = ""
+    try:
+        return list(lexer)
+    except ValueError:
+        raise UsageError("A quote is not closed: put the whole name in double quotes.") from None
+
+
+def parse(text: str) -> CampaignCommand:
+    """The sub-command and its arguments. Bad input becomes ``verb="help"`` with the problem named.
+
+    The sub-command is the first whitespace-separated word, exactly as the access check reads it, so the two
+    can never disagree about which action a request performs; only the arguments may be quoted."""
+    words = text.split(maxsplit=1)
+    first, remainder = (words[0], words[1] if len(words) > 1 else "") if words else ("", "")
+    if not first:
+        return CampaignCommand("help", problem="Say what to do: status, list, pause, resume or stop.")
+    verb = ALIASES.get(first.lower(), first.lower())
+    if verb not in VERBS:
+        return CampaignCommand("help", problem=f"“{_clip(first)}” is not a /campaign sub-command.")
+    if verb == "help":
+        return CampaignCommand("help")
+    try:
+        rest = _tokens(remainder.strip())
+    except UsageError as error:
+        return CampaignCommand("help", problem=str(error))
+    if verb == "list":
+        wanted = " ".join(rest).strip()
+        return CampaignCommand("list", filter=wanted[:MAX_FILTER] or None)
+    send_id = rest[-1] if len(rest) >= 2 and is_uuid(rest[-1]) and verb != "status" else None
+    name = " ".join(rest[:-1] if send_id else rest).strip()
+    if not name:
+        return CampaignCommand("help", problem=f"Say which campaign to {verb}: its id or its name.")
+    if verb == "stop" and send_id is None:
+        return CampaignCommand("help", problem="Say which send to stop: `/campaign stop <campaign> <sendId>` "
+                                               "(the send id is a UUID).")
+    return CampaignCommand(verb, campaign=name, send_id=send_id)
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+class NoSuchCampaign(LookupError):
+    def __init__(self, ref: str, similar: Sequence[Campaign] = ()) -> None:
+        super().__init__(ref)
+        self.ref = ref
+        self.similar = list(similar)
+
+
+class AmbiguousCampaign(LookupError):
+    def __init__(self, ref: str, candidates: Sequence[Campaign]) -> None:
+        super().__init__(ref)
+        self.ref = ref
+        self.candidates = list(candidates)
+
+
+def pick(ref: str, campaigns: Sequence[Campaign]) -> Campaign:
+    """The one campaign ``ref`` names: exact name, else the same name in any case, else the one name that starts
+    with it. More than one at the first level that matches: :class:`AmbiguousCampaign`, never a guess."""
+    wanted = _key(ref)
+    levels = (
+        lambda c: c.id == ref or c.name == ref,
+        lambda c: _key(c.name) == wanted,
+        lambda c: _key(c.name).startswith(wanted),
+    )
+    for matches in levels:
+        hits = [campaign for campaign in campaigns if matches(campaign)]
+        if len(hits) == 1:
+            return hits[0]
+        if hits:
+            raise AmbiguousCampaign(ref, hits)
+    similar = [campaign for campaign in campaigns if wanted and wanted in _key(campaign.name)]
+    raise NoSuchCampaign(ref, similar[:5])
+
+
+def matches_filter(campaign: Campaign, wanted: str | None, activity: str) -> bool:
+    """``list`` filters: active / paused, a status, a send type, else part of the name or id."""
+    if not wanted:
+        return True
+    key = _key(wanted)
+    if key in ("active", "paused"):
+        return activity == key or (key == "paused" and activity == "partly paused")
+    if key in ("draft", "pending", "in_progress", "sent", "failed", "cancelled"):
+        return campaign.status == key
+    if key in ("manual", "multistep", "planned"):
+        return campaign.send_type == key
+    return key in _key(campaign.name) or key in campaign.id

@@ -1,0 +1,265 @@
+"""Comm SMS campaigns from Slack: find one by id or name, list them, pause, resume, stop a send.
+
+Pausing is read-modify-write of the whole campaign (Comm has no pause endpoint): GET it, plan the flag
+changes, PUT the whole object back with only those flags changed, GET it again and compare. Each step's
+failure ends in an outcome that says exactly how far it got, so nothing half-done goes unreported: a save
+whose answer was lost is followed by a fresh read to find out whether it took effect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import enum
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.actor import Actor
+from bot.audit.log import AuditLog, AuditOutcome
+from bot.campaigns.args import AmbiguousCampaign, NoSuchCampaign, is_uuid, matches_filter, pick
+from bot.campaigns.plan import Activity, Difference, FlagChange, Op, Plan, activity, applied, differences, plan
+from bot.vendors.comm import CommClient
+from bot.vendors.comm.models import Campaign, Json, SendStopped
+from bot.vendors.errors import RateLimited, VendorError
+
+log = logging.getLogger("commops.campaigns")
+
+__all__ = ["AmbiguousCampaign", "CampaignList", "CampaignService", "NoSuchCampaign", "Outcome", "StopOutcome",
+           "ToggleOutcome"]
+
+Notify = Callable[[str], Awaitable[None]]
+
+
+class Outcome(enum.StrEnum):
+    CHANGED = "changed"  # saved, and a fresh read shows exactly what was saved
+    ALREADY = "already"  # the flags were already where the operation puts them: nothing sent
+    NOT_PAUSABLE = "not_pausable"  # no flag to flip (a manual campaign): nothing sent
+    CONFLICT = "conflict"  # saved, but the fresh read differs: someone or something changed it meanwhile
+    UNVERIFIED = "unverified"  # saved, but the fresh read failed
+    UNCERTAIN = "uncertain"  # the save may or may not have happened, and a fresh read could not tell
+    FAILED = "failed"  # nothing was changed
+
+
+@dataclass(frozen=True)
+class ToggleOutcome:
+    op: Op
+    outcome: Outcome
+    campaign_id: str
+    actor: Actor
+    at: datetime
+    campaign: Campaign | None = None  # the latest state known (the verifying read when there was one)
+    changes: tuple[FlagChange, ...] = ()  # what was (or was to be) saved
+    error: VendorError | None = None
+    differences: tuple[Difference, ...] = ()  # where the verifying read differs from what was saved
+    answer_lost: bool = False  # the save's answer never came; the outcome rests on a fresh read
+
+    @property
+    def name(self) -> str:
+        return self.campaign.name if self.campaign is not None else self.campaign_id
+
+
+@dataclass(frozen=True)
+class StopOutcome:
+    campaign_id: str
+    send_id: str
+    actor: Actor
+    at: datetime
+    campaign: Campaign | None = None
+    result: SendStopped | None = None
+    error: VendorError | None = None
+
+    @property
+    def stopped(self) -> bool:
+        return self.error is None
+
+    @property
+    def name(self) -> str:
+        return self.campaign.name if self.campaign is not None else self.campaign_id
+
+
+@dataclass(frozen=True)
+class CampaignList:
+    campaigns: list[Campaign]
+    total: int  # before the filter
+    activities: dict[str, Activity] = field(default_factory=dict)
+
+
+class CampaignService:
+    """Every call that acts for a person writes one audit row (``attempt_id`` ties it to the Slack request)."""
+
+    def __init__(self, comm: CommClient, *, audit: AuditLog, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 max_rate_limit_wait: float | None = None) -> None:
+        self._comm = comm
+        self._audit = audit
+        self._clock = clock
+        # One pause/resume per campaign at a time in this process: a double click sees "already paused".
+        self._locks: collections.defaultdict[str, asyncio.Lock] = collections.defaultdict(asyncio.Lock)
+        self._max_wait = comm.max_wait if max_rate_limit_wait is None else max_rate_limit_wait
+
+    # Reading ------------------------------------------------------------------------------------------------
+
+    async def find(self, ref: str) -> Campaign:
+        """The campaign ``ref`` names (id, or name as in :func:`bot.campaign_args.pick`).
+
+        Raises :class:`NoSuchCampaign`, :class:`AmbiguousCampaign` or a :class:`VendorError`."""
+        if is_uuid(ref):
+            return await self._comm.get_campaign(ref.lower())
+        return pick(ref, await self._comm.list_campaigns())
+
+    async def status(self, ref: str, actor: Actor, *, attempt_id: str | None = None) -> Campaign:
+        """:meth:`find`, audited as ``campaign.status``."""
+        async with self._audited("campaign.status", actor, {"campaign": ref}, attempt_id) as row:
+            campaign = await self.find(ref)
+            row["campaign_id"] = campaign.id
+            return campaign
+
+    async def list_campaigns(self, wanted: str | None, actor: Actor, *, attempt_id: str | None = None) -> CampaignList:
+        async with self._audited("campaign.list", actor, {"filter": wanted}, attempt_id):
+            everything = await self._comm.list_campaigns()
+        activities = {campaign.id: activity(campaign) for campaign in everything}
+        chosen = [c for c in everything if matches_filter(c, wanted, activities[c.id].value)]
+        chosen.sort(key=lambda campaign: campaign.name.casefold())
+        return CampaignList(chosen, len(everything), activities)
+
+    @contextlib.asynccontextmanager
+    async def _audited(self, action: str, actor: Actor, arguments: dict[str, Any], attempt_id: str | None
+                       ) -> AsyncIterator[dict[str, Any]]:
+        """One audit row for a read: ok, invalid (no such / ambiguous name), vendor_error or error."""
+        row: dict[str, Any] = {}
+        started = time.perf_counter()
+
+        async def record(outcome: AuditOutcome, error: BaseException | str | None = None) -> None:
+            await asyncio.shield(self._audit.record(
+                action, outcome, actor, arguments=arguments, error=error, campaign_id=row.get("campaign_id"),
+                latency_ms=_ms_since(started), attempt_id=attempt_id))
+
+        try:
+            yield row
+        except (NoSuchCampaign, AmbiguousCampaign) as error:
+            await record(AuditOutcome.INVALID, f"{type(error).__name__}: {error.ref}")
+            raise
+        except VendorError as error:
+            await record(AuditOutcome.VENDOR_ERROR, error)
+            raise
+        except BaseException as error:
+            await record(AuditOutcome.ERROR, error if isinstance(error, Exception) else "interrupted")
+            raise
+        failed = row.get("error")
+        await record(AuditOutcome.VENDOR_ERROR if failed else AuditOutcome.OK, failed)
+
+    # Pause and resume ---------------------------------------------------------------------------------------
+
+    async def toggle(self, campaign_id: str, op: Op, actor: Actor, *, notify: Notify | None = None,
+                     attempt_id: str | None = None) -> ToggleOutcome:
+        """Pause or resume, from a fresh read (what a preview showed may be stale by the time of the click)."""
+        action = f"campaign.{op.value}"
+        arguments: dict[str, Any] = {"campaign_id": campaign_id}
+        started = time.perf_counter()
+        try:
+            async with self._locks[campaign_id]:
+                result = await self._toggle_once(campaign_id, op, actor)
+                error = result.error
+                if (result.outcome is Outcome.FAILED and isinstance(error, RateLimited)
+                        and error.retry_after is not None and error.retry_after <= self._max_wait):
+                    # A 429 on the save means Comm did not act on it: start over from a fresh read after the wait.
+                    if notify is not None:
+                        await notify(f"Comm asked the bot to slow down (429); trying again in "
+                                     f"{error.retry_after:g} s.")
+                    await asyncio.sleep(error.retry_after)
+                    result = await self._toggle_once(campaign_id, op, actor)
+        except BaseException as failure:
+            await asyncio.shield(self._audit.record(
+                action, AuditOutcome.ERROR, actor, arguments=arguments, campaign_id=campaign_id,
+                error=failure if isinstance(failure, Exception) else "interrupted before the outcome was known",
+                latency_ms=_ms_since(started), attempt_id=attempt_id))
+            raise
+        log.info("%s %s by %s: %s", op, campaign_id, actor.user_id, result.outcome)
+        arguments.update(result=result.outcome.value, changes={c.name: c.after for c in result.changes})
+        outcome, error_text = _audit_outcome(result)
+        await self._audit.record(action, outcome, actor, arguments=arguments, campaign_id=campaign_id,
+                                 error=error_text, latency_ms=_ms_since(started), attempt_id=attempt_id)
+        return result
+
+    async def _toggle_once(self, campaign_id: str, op: Op, actor: Actor) -> ToggleOutcome:
+        start = ToggleOutcome(op, Outcome.FAILED, campaign_id, actor, self._clock())
+        try:
+            current = await self._comm.get_campaign(campaign_id)
+        except VendorError as error:
+            return self._end(start, Outcome.FAILED, error=error)
+        planned: Plan = plan(current, op)
+        if not planned.pausable:
+            return self._end(start, Outcome.NOT_PAUSABLE, campaign=current)
+        if planned.nothing_to_do:
+            return self._end(start, Outcome.ALREADY, campaign=current)
+        start = replace(start, campaign=current, changes=planned.changes)
+        body = applied(current, planned.changes)
+        try:
+            await self._comm.put_campaign(campaign_id, body)
+        except VendorError as error:
+            if not error.maybe_applied:
+                return self._end(start, Outcome.FAILED, error=error)
+            return await self._after_lost_answer(start, body, error)
+        try:
+            fresh = await self._comm.get_campaign(campaign_id)
+        except VendorError as error:
+            return self._end(start, Outcome.UNVERIFIED, error=error)
+        found = tuple(differences(body, fresh.raw))
+        return self._end(start, Outcome.CONFLICT if found else Outcome.CHANGED, campaign=fresh, differences=found)
+
+    async def _after_lost_answer(self, start: ToggleOutcome, body: Json, error: VendorError) -> ToggleOutcome:
+        """The save may have reached Comm: read the campaign to learn whether it took effect."""
+        before = start.campaign
+        assert before is not None
+        try:
+            fresh = await self._comm.get_campaign(start.campaign_id)
+        except VendorError:
+            return self._end(start, Outcome.UNCERTAIN, error=error)
+        lost = replace(start, campaign=fresh, error=error, answer_lost=True)
+        found = tuple(differences(body, fresh.raw))
+        if not found:
+            return self._end(lost, Outcome.CHANGED)
+        if not differences(before.raw, fresh.raw):
+            return self._end(lost, Outcome.FAILED)  # the campaign is as it was: the save did not happen
+        return self._end(lost, Outcome.CONFLICT, differences=found)
+
+    def _end(self, start: ToggleOutcome, kind: Outcome, **changes: Any) -> ToggleOutcome:
+        return replace(start, outcome=kind, at=self._clock(), **changes)
+
+    # Stopping one send --------------------------------------------------------------------------------------
+
+    async def stop(self, campaign_id: str, send_id: str, actor: Actor, *, attempt_id: str | None = None
+                   ) -> StopOutcome:
+        """Stop one send. Reads the campaign first, so a foreign or unknown campaign is refused before any POST."""
+        arguments = {"campaign_id": campaign_id, "send_id": send_id}
+        async with self._audited("campaign.stop", actor, arguments, attempt_id) as row:
+            row["campaign_id"] = campaign_id
+            campaign: Campaign | None = None
+            try:
+                campaign = await self._comm.get_campaign(campaign_id)
+                result = await self._comm.stop_send(campaign_id, send_id)
+            except VendorError as error:
+                log.info("stop %s/%s by %s failed: %s", campaign_id, send_id, actor.user_id, error.kind)
+                row["error"] = error
+                return StopOutcome(campaign_id, send_id, actor, self._clock(), campaign=campaign, error=error)
+            log.info("stop %s/%s by %s: %s", campaign_id, send_id, actor.user_id, result.status)
+            return StopOutcome(campaign_id, send_id, actor, self._clock(), campaign=campaign, result=result)
+
+
+def _audit_outcome(item: ToggleOutcome) -> tuple[AuditOutcome, VendorError | str | None]:
+    """How a pause or resume is written down; ``arguments.result`` keeps the finer outcome."""
+    if item.outcome is Outcome.NOT_PAUSABLE:
+        return AuditOutcome.INVALID, f"send type {item.campaign.send_type if item.campaign else 'unknown'}"
+    if item.outcome is Outcome.CONFLICT:
+        return AuditOutcome.OK, "read back differs at " + ", ".join(d.name for d in item.differences[:10])
+    if item.outcome in (Outcome.FAILED, Outcome.UNCERTAIN):
+        return AuditOutcome.VENDOR_ERROR, item.error
+    return AuditOutcome.OK, item.error  # changed, already, or saved but not read back (the read's error)
+
+
+def _ms_since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000

@@ -1,0 +1,6 @@
+"""Comm API client (SMS campaigns) and its models."""
+
+from bot.vendors.comm.client import CommClient
+from bot.vendors.comm.models import Campaign
+
+__all__ = ["Campaign", "CommClient"]

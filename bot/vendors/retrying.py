@@ -1,0 +1,123 @@
+"""What the vendor clients share about sending a request and retrying it, only where that is safe.
+
+A request's transport failures become typed errors that say whether the vendor may have acted: ConnectionFailed
+when the request never left this process, else Timeout or Unavailable (``maybe_applied`` unless the call is
+idempotent). Reads (idempotent calls) are retried on any retryable failure, backing off exponentially with jitter
+or waiting out the vendor's Retry-After; a call that changes data is retried only after a ConnectionFailed,
+because one that may have reached the vendor must never be repeated blindly.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+from tenacity.wait import wait_base, wait_exponential_jitter
+
+from bot.vendors.errors import ConnectionFailed, Timeout, Unavailable, VendorError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Retries:
+    """How reads are retried: ``attempts`` in all, backing off exponentially (with jitter) between them."""
+
+    attempts: int = 4
+    backoff_initial: float = 0.5
+    backoff_max: float = 8.0
+
+
+class _RetryAfterOrBackoff(wait_base):
+    """Honour a vendor's Retry-After (up to ``longest``) when it sends one; else exponential backoff with jitter."""
+
+    def __init__(self, retries: Retries, longest: float) -> None:
+        initial = retries.backoff_initial
+        self._backoff = wait_exponential_jitter(multiplier=initial, max=retries.backoff_max, jitter=initial)
+        self._longest = longest
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        outcome = retry_state.outcome
+        error = outcome.exception() if outcome is not None else None
+        if isinstance(error, VendorError) and error.retry_after is not None:
+            return float(min(error.retry_after, self._longest))
+        return float(self._backoff(retry_state))
+
+
+def may_retry(error: BaseException, *, idempotent: bool, max_wait: float | None = None) -> bool:
+    """Whether a failed call may be made again (see the module's docstring); never when the vendor asked for a
+    longer pause than ``max_wait``."""
+    if isinstance(error, ConnectionFailed):
+        return True  # the request never left: safe for any call
+    if not (idempotent and isinstance(error, VendorError) and error.retryable):
+        return False
+    return max_wait is None or error.retry_after is None or error.retry_after <= max_wait
+
+
+async def with_retries(attempt: Callable[[], Awaitable[T]], retries: Retries, *, idempotent: bool,
+                       max_wait: float | None = None) -> T:
+    """``attempt()``, again while :func:`may_retry` allows and attempts remain; the last error is raised.
+
+    ``max_wait``: a Retry-After longer than this is not waited out but raised at once, for the person to see.
+    Without it, every Retry-After is waited out, for ``retries.backoff_max`` at the most.
+    """
+    retrying = AsyncRetrying(
+        stop=stop_after_attempt(retries.attempts),
+        wait=_RetryAfterOrBackoff(retries, retries.backoff_max if max_wait is None else max_wait),
+        retry=retry_if_exception(lambda error: may_retry(error, idempotent=idempotent, max_wait=max_wait)),
+        reraise=True,
+    )
+    async for trial in retrying:
+        with trial:
+            return await attempt()
+    raise AssertionError("unreachable: tenacity reraises the last error")
+
+
+async def request(
+    http: httpx.AsyncClient,
+    method: str,
+    path: str,
+    *,
+    vendor: str,
+    log: logging.Logger,
+    timeout: float,
+    idempotent: bool,
+    unsure: str,
+    **options: Any,
+) -> httpx.Response:
+    """``http.request(method, path, **options)``, its transport failures raised as typed errors of ``vendor``.
+
+    ``unsure`` ends the sentence of a Timeout or Unavailable when the call is not idempotent (it may have been
+    carried out), e.g. ``". It may still have been carried out."``; otherwise the sentence ends in a full stop.
+    """
+    ending = "." if idempotent else unsure
+    try:
+        return await http.request(method, path, **options)
+    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
+        log.warning("%s %s failed before sending: %s", method, path, type(error).__name__)
+        raise ConnectionFailed(
+            f"{vendor} could not be reached (connection failed); nothing was sent. Try again shortly.", vendor=vendor,
+        ) from None
+    except httpx.TimeoutException:
+        log.warning("%s %s timed out after %.1f s", method, path, timeout)
+        raise Timeout(f"{vendor} did not answer within {timeout:g} s{ending}", vendor=vendor,
+                      maybe_applied=not idempotent) from None
+    except httpx.HTTPError as error:
+        log.warning("%s %s failed: %s", method, path, type(error).__name__)
+        raise Unavailable(f"The connection to {vendor} broke during the call{ending}", vendor=vendor,
+                          maybe_applied=not idempotent) from None
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """The seconds of a numeric Retry-After header (never below zero), or None."""
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        return None

@@ -1,0 +1,120 @@
+"""How alert digests look in Slack, posted by the job and redrawn after a Resend click.
+
+The digest message: a count, the newest items each with a Resend button, and Resend all. The rest go into
+thread replies as plain lines (no buttons: Resend all covers them), packed within Slack's 50 blocks a message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.alerts.domain import Digest, DigestItem, mask
+from handlers.resend.blocks import grouped_sections
+from handlers.ui.formatting import Block, button, confirm_dialog, context, escape, section, slack_date
+
+RESEND = "alerts.resend"
+RESEND_ALL = "alerts.resend_all"
+ITEM_PREFIX = "alert:"
+MAX_BLOCKS = 50
+_MAX_MISSING_SHOWN = 30
+_THREAD_SECTIONS = (MAX_BLOCKS - 2) // 2
+_SECTION_CHARS = 2900  # as grouped_sections packs them
+
+
+def item_text(item: DigestItem) -> str:
+    line = (f"`{item.message_id}` · {escape(item.channel.upper())} to {escape(mask(item.receiver))} · "
+            f"*{escape(item.status)}* · sent {slack_date(item.sent_at)}")
+    if item.resent_id is not None and item.resent_at is not None:
+        line += (f"\n:white_check_mark: resent by <@{item.resent_by}> {slack_date(item.resent_at)} as "
+                 f"`{item.resent_id}`")
+    elif item.resend_error is not None and item.resent_at is not None:
+        line += f"\n:x: resend by <@{item.resent_by}> {slack_date(item.resent_at)} failed: {escape(item.resend_error)}"
+    return line
+
+
+def item_block(item: DigestItem) -> Block:
+    accessory = None
+    if item.resent_id is None:
+        accessory = button("Resend" if item.resend_error is None else "Try again", RESEND, str(item.message_id))
+    return section(item_text(item), block_id=f"{ITEM_PREFIX}{item.message_id}", accessory=accessory)
+
+
+def _count(count: int) -> str:
+    return f"{count} undelivered message" + ("" if count == 1 else "s")
+
+
+class DigestBlocks:
+    """The renderer the alert job posts with (bot.alert_job.DigestRenderer)."""
+
+    def main_message(self, digest: Digest) -> tuple[str, list[Block]]:
+        blocks: list[Block] = []
+        if digest.items:
+            head = f":rotating_light: *{_count(len(digest.items))}* found"
+            if digest.rest:
+                head += f"; the newest {len(digest.shown)} are below, the other {len(digest.rest)} in the thread"
+            blocks.append(section(head + ".", block_id="alerts-head"))
+            blocks.extend(item_block(item) for item in digest.shown)
+            blocks.append({"type": "actions", "block_id": "alerts-all", "elements": [button(
+                f"Resend all {len(digest.items)}", RESEND_ALL, digest.digest_id, style="danger",
+                confirm=confirm_dialog("Resend all?", f"Resend every message of this alert ({len(digest.items)}) "
+                                       "that has not been resent yet.", confirm="Resend all", danger=True))]})
+        if digest.missing_customers:
+            names = ", ".join(f"`{escape(name)}`" for name in digest.missing_customers[:_MAX_MISSING_SHOWN])
+            more = len(digest.missing_customers) - _MAX_MISSING_SHOWN
+            blocks.append(context(f":grey_question: Not found in Capillary (reported once): {names}"
+                                  + (f" and {more} more" if more > 0 else "")))
+        if digest.unchecked:
+            blocks.append(context(f":hourglass: {digest.unchecked} customers could not be checked this time "
+                                  "(Capillary busy or failing); they are checked again next run."))
+        text = f"Alert: {_count(len(digest.items))}" if digest.items else "Alert: watched customers not found"
+        return text, blocks[:MAX_BLOCKS]
+
+    def thread_messages(self, items: Sequence[DigestItem]) -> list[tuple[str, list[Block], list[int]]]:
+        """Thread replies, each within 50 blocks; each lists the message ids it shows (the outbox records them).
+
+        A post is packed only half full, because a line gains a second line when the item is resent and the
+        reply is redrawn in place: the redrawn post must still fit.
+        """
+        posts: list[tuple[str, list[Block], list[int]]] = []
+        lines: list[str] = []
+        ids: list[int] = []
+        sections, length = 1, 0
+        for item in items:
+            text = item_text(item)
+            if length and length + 1 + len(text) > _SECTION_CHARS:
+                sections, length = sections + 1, 0
+            if sections > _THREAD_SECTIONS:
+                posts.append(thread_message(lines, ids))
+                lines, ids, sections, length = [], [], 1, 0
+            lines.append(text)
+            ids.append(item.message_id)
+            length += len(text) + (1 if length else 0)
+        if lines:
+            posts.append(thread_message(lines, ids))
+        return posts
+
+
+def thread_message(lines: list[str], ids: list[int]) -> tuple[str, list[Block], list[int]]:
+    return f"{len(ids)} more undelivered messages", grouped_sections(lines, "alerts-more"), ids
+
+
+def thread_blocks(items: Sequence[DigestItem]) -> list[Block]:
+    """A thread reply redrawn after Resend all (same packing as when posted: item lines only get longer by a
+    line, so the few that might no longer fit are the last ones; the 50-block cap keeps it valid)."""
+    return grouped_sections([item_text(item) for item in items], "alerts-more")[:MAX_BLOCKS]
+
+
+def redraw(blocks: Sequence[Block], items: dict[int, DigestItem]) -> list[Block]:
+    """The digest message with each item in ``items`` redrawn as it now stands; everything else as it was."""
+    updated: list[Block] = []
+    for block in blocks:
+        block_id = str(block.get("block_id") or "")
+        if block_id.startswith(ITEM_PREFIX) and block_id[len(ITEM_PREFIX):].isdecimal():
+            item = items.get(int(block_id[len(ITEM_PREFIX):]))
+            updated.append(item_block(item) if item is not None else block)
+        else:
+            updated.append(block)
+    return updated
+
+
+DIGEST = DigestBlocks()

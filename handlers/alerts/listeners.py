@@ -1,0 +1,99 @@
+"""The alert digest's buttons: Resend (one item) and Resend all. The digest is then updated in place."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.actor import Actor
+from bot.alerts.actions import AlertActions, ItemResult, Result
+from bot.alerts.outbox import as_item
+from bot.services import Services
+from handlers.alerts.blocks import RESEND, RESEND_ALL, redraw, thread_blocks
+from handlers.middleware.authorize import ATTEMPT_KEY, Routes
+from handlers.ui.formatting import slack_date
+
+log = logging.getLogger("commops.handlers.alerts")
+
+ROUTES = Routes(actions={RESEND: "alerts.resend", RESEND_ALL: "alerts.resend"})
+
+
+def _actor(body: dict[str, Any]) -> Actor:
+    user = body.get("user", {})
+    return Actor(user.get("id", ""), user.get("username") or user.get("name", ""), user.get("team_id"),
+                 (body.get("channel") or {}).get("id"))
+
+
+def note(result: ItemResult) -> str | None:
+    """What the clicker alone is told when nothing was sent."""
+    mid = f"`{result.message_id}`"
+    item = result.item
+    if result.result is Result.ALREADY and item is not None and item.resent_at is not None:
+        return (f":repeat: {mid} was already resent by <@{item.resent_by}> {slack_date(item.resent_at)} as "
+                f"`{item.resent_id}`; not resent again.")
+    if result.result is Result.BUSY and result.prior is not None:
+        return (f":hourglass: {mid} is being resent by <@{result.prior.user_id}> (started "
+                f"{slack_date(result.prior.at)}), or its result is not known yet; not resent again. "
+                "Check with /resend in a minute.")
+    if result.result is Result.UNKNOWN:
+        return f":warning: {mid} is not in the bot's alerts any more; use /resend {result.message_id}."
+    return None
+
+
+async def _tell(respond: AsyncRespond, results: Sequence[ItemResult]) -> None:
+    notes = [text for text in (note(result) for result in results) if text]
+    if notes:
+        await respond(response_type="ephemeral", replace_original=False, text="\n".join(notes[:20]))
+
+
+async def _update(client: AsyncWebClient, body: dict[str, Any], results: Sequence[ItemResult]) -> None:
+    message = body.get("message") or {}
+    channel = str((body.get("channel") or {}).get("id") or "")
+    items = {result.message_id: result.item for result in results if result.item is not None}
+    await client.chat_update(channel=channel, ts=str(message.get("ts") or ""), text=message.get("text") or "Alert",
+                             blocks=redraw(message.get("blocks") or [], items))
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    actions = AlertActions(services.store, services.resend)
+
+    @app.action(RESEND)
+    async def resend_item(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
+                          respond: AsyncRespond, context: AsyncBoltContext) -> None:
+        await ack()
+        value = str(action.get("value", ""))
+        if not value.isdecimal():
+            await respond(response_type="ephemeral", replace_original=False,
+                          text=":warning: That button carries no message id; use /resend instead.")
+            return
+        results = await actions.resend([int(value)], _actor(body), attempt_id=context.get(ATTEMPT_KEY))
+        await _update(client, body, results)
+        await _tell(respond, results)
+
+    @app.action(RESEND_ALL)
+    async def resend_all(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
+                         respond: AsyncRespond, context: AsyncBoltContext) -> None:
+        await ack()
+        results, rows = await actions.resend_digest(str(action.get("value", "")), _actor(body),
+                                                    attempt_id=context.get(ATTEMPT_KEY))
+        await _update(client, body, results)
+        threads: dict[tuple[str, str], list[Any]] = {}
+        for row in rows:
+            if row.in_thread and row.slack_channel and row.slack_ts:
+                threads.setdefault((row.slack_channel, row.slack_ts), []).append(as_item(row))
+        for (channel, ts), items in threads.items():
+            items.sort(key=lambda item: (item.sent_at, item.message_id), reverse=True)
+            await client.chat_update(channel=channel, ts=ts, text=f"{len(items)} more undelivered messages",
+                                     blocks=thread_blocks(items))
+        if not results:
+            await respond(response_type="ephemeral", replace_original=False,
+                          text=":warning: This alert is not in the bot's store any more; use /resend instead.")
+        elif all(result.result is Result.ALREADY for result in results):
+            await respond(response_type="ephemeral", replace_original=False,
+                          text=":repeat: Every message of this alert was already resent; nothing was sent again.")
+        else:
+            await _tell(respond, [result for result in results if result.result is not Result.ALREADY])

@@ -1,0 +1,338 @@
+"""How Comm campaigns look in Slack: the status card, the list, the pause/resume/stop previews and outcomes.
+
+Every builder returns the keyword arguments for ``respond`` (text, blocks, response_type), so the handler
+decides nothing about presentation. What changed a campaign is posted in the channel; what changed nothing
+is shown only to the person who asked.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from bot.campaigns.args import AmbiguousCampaign, NoSuchCampaign
+from bot.campaigns.plan import Activity, FlagChange, Op, activity, dotted, flags, not_pausable_reason, plan
+from bot.campaigns.service import CampaignList, Outcome, StopOutcome, ToggleOutcome
+from bot.vendors.comm.models import Campaign, PlannerData
+from handlers.ui.formatting import Block, button, confirm_dialog, context, escape, section, slack_date
+
+PAUSE, RESUME, STOP, STATUS = "campaign.pause", "campaign.resume", "campaign.stop", "campaign.status"
+LIST_PREVIOUS, LIST_NEXT = "campaign.list_previous", "campaign.list_next"  # one block: action ids must differ
+OP_ACTIONS = {Op.PAUSE: PAUSE, Op.RESUME: RESUME}
+PAGE_SIZE = 20  # one block per campaign: well inside Slack's 50 blocks with the header and the page buttons
+Reply = dict[str, Any]
+FINISHED = frozenset({"sent", "failed", "cancelled"})
+_ICONS = {Activity.ACTIVE: ":arrow_forward: active", Activity.PAUSED: ":pause_button: paused",
+          Activity.PARTLY_PAUSED: ":warning: partly paused", Activity.NOT_PAUSABLE: "manual, no pause"}
+
+
+def _icon(op: Op) -> str:
+    return ":pause_button:" if op is Op.PAUSE else ":arrow_forward:"
+
+
+def _ephemeral(text: str, blocks: list[Block] | None = None) -> Reply:
+    reply: Reply = {"response_type": "ephemeral", "replace_original": False, "text": text}
+    if blocks:
+        reply["blocks"] = blocks
+    return reply
+
+
+def _in_channel(text: str, blocks: list[Block]) -> Reply:
+    return {"response_type": "in_channel", "replace_original": False, "text": text, "blocks": blocks}
+
+
+def _title(campaign: Campaign) -> str:
+    return f"*{escape(campaign.name or '(no name)')}* (`{campaign.id}`)"
+
+
+def _bool(value: bool | None) -> str:
+    return "not set" if value is None else str(value).lower()
+
+
+def change_lines(changes: tuple[FlagChange, ...]) -> str:
+    return "\n".join(f"• `{change.name}`: {_bool(change.before)} → {_bool(change.after)}" for change in changes)
+
+
+def toggle_button(campaign: Campaign, op: Op) -> Block:
+    changes = plan(campaign, op).changes
+    listed = "\n".join(f"{change.name}: {_bool(change.before)} → {_bool(change.after)}" for change in changes)
+    verb = op.value.capitalize()
+    dialog = confirm_dialog(f"{verb} {campaign.name}"[:100], f"{listed}\nNothing else in the campaign changes.",
+                            confirm=verb, danger=op is Op.PAUSE)
+    return button(verb, OP_ACTIONS[op], campaign.id, style="danger" if op is Op.PAUSE else "primary",
+                  confirm=dialog)
+
+
+def toggle_buttons(campaign: Campaign) -> list[Block]:
+    """Pause or Resume, whichever applies (both when some flags are on and some off)."""
+    state = activity(campaign)
+    ops = {Activity.ACTIVE: [Op.PAUSE], Activity.PAUSED: [Op.RESUME],
+           Activity.PARTLY_PAUSED: [Op.PAUSE, Op.RESUME]}.get(state, [])
+    return [toggle_button(campaign, op) for op in ops]
+
+
+def stop_button(campaign: Campaign, send_id: str) -> Block:
+    dialog = confirm_dialog("Stop this send for good?",
+                            f"Send {send_id} of “{campaign.name}” stops now and cannot be resumed.",
+                            confirm="Stop send", danger=True)
+    return button("Stop send", STOP, f"{campaign.id}/{send_id}", style="danger", confirm=dialog)
+
+
+# Status --------------------------------------------------------------------------------------------------------
+
+
+def _hours(planner: PlannerData) -> str:
+    """Days with their sending hours, days sharing a window grouped: ``Mon, Wed, Fri 09:00–18:00``."""
+    default = planner.weekly_schedule.get("default")
+    groups: dict[str, list[str]] = {}
+    for day in planner.days_of_week:
+        window = planner.weekly_schedule.get(day) or default
+        span = f"{window.start}–{window.end}" if window and window.start and window.end else "hours not set"
+        groups.setdefault(span, []).append(day)
+    if not groups:
+        return "no days chosen"
+    return "; ".join(f"{', '.join(days)} {span}" for span, days in groups.items())
+
+
+def _progress(campaign: Campaign) -> str:
+    progress = campaign.view.meta.multistep_status
+    if progress is None:
+        return "nothing sent yet"
+    parts = []
+    if progress.current_step is not None:
+        parts.append(f"step {progress.current_step}")
+    if progress.total_sent is not None:
+        of = f" of {progress.total_available_contacts:,}" if progress.total_available_contacts else ""
+        share = (f" ({progress.total_sent / progress.total_available_contacts:.0%})"
+                 if progress.total_available_contacts else "")
+        parts.append(f"{progress.total_sent:,}{of} sent{share}")
+    sent_at = progress.last_sent_at
+    parts.append(f"last send {slack_date(sent_at)}" if sent_at else "no send yet")
+    if progress.status_reason:
+        parts.append(escape(progress.status_reason))
+    return " · ".join(parts)
+
+
+def _settings_lines(campaign: Campaign) -> list[str]:
+    meta = campaign.view.meta
+    lines = []
+    steps = meta.multistep_data if campaign.send_type == "multistep" else (
+        meta.planner_data.multistep_data if meta.planner_data else None)
+    if steps is not None and steps.step_size is not None:
+        delay = f" every {steps.step_delay} min" if steps.step_delay is not None else ""
+        lines.append(f"*Steps:* {steps.step_size:,} messages{delay}")
+    if meta.planner_data is not None and campaign.send_type == "planned":
+        planner = meta.planner_data
+        lines.append(f"*Planner:* {escape(_hours(planner))}")
+        daily = planner.daily_sms_contact_limit
+        weekly = planner.weekly_sms_contact_limit
+        lines.append(f"*Contact limits:* {daily if daily is not None else 'no'} a day, "
+                     f"{weekly if weekly is not None else 'no'} a week per contact")
+    return lines
+
+
+def status_reply(campaign: Campaign, now: datetime) -> Reply:
+    state = activity(campaign)
+    found = flags(campaign)
+    fields = [f"*Status:* {escape(campaign.status)}", f"*Send type:* {escape(campaign.send_type)}",
+              f"*Sending:* {_ICONS[state]}"]
+    lines = [f"{_title(campaign)}", " · ".join(fields)]
+    if found:
+        lines.append("*Flags:* " + " · ".join(f"`{dotted(flag.path)}` {_bool(flag.value)}" for flag in found))
+    else:
+        lines.append(f"_This campaign {not_pausable_reason(campaign)}_")
+    lines.append(f"*Progress:* {_progress(campaign)}")
+    lines.extend(_settings_lines(campaign))
+    blocks: list[Block] = [section("\n".join(lines), block_id=f"campaign-status:{campaign.id}")]
+    buttons = toggle_buttons(campaign)
+    if buttons:
+        blocks.append({"type": "actions", "block_id": f"campaign-actions:{campaign.id}", "elements": buttons})
+    blocks.append(context(f"Read from Comm {slack_date(now)}"))
+    return _ephemeral(f"{campaign.name}: {campaign.status}, {state.value}", blocks)
+
+
+# List ----------------------------------------------------------------------------------------------------------
+
+
+def page_value(page: int, wanted: str | None) -> str:
+    return json.dumps({"p": page, "f": wanted or ""}, separators=(",", ":"))
+
+
+def read_page_value(value: str) -> tuple[int, str | None]:
+    try:
+        data = json.loads(value)
+        return max(int(data["p"]), 1), str(data["f"]) or None
+    except (ValueError, KeyError, TypeError):
+        return 1, None
+
+
+def _list_item(campaign: Campaign, state: Activity) -> Block:
+    text = f"{_title(campaign)}\n{escape(campaign.status)} · {escape(campaign.send_type)} · {_ICONS[state]}"
+    buttons = toggle_buttons(campaign)
+    accessory = buttons[0] if len(buttons) == 1 else button("Details", STATUS, campaign.id)
+    return section(text, block_id=f"campaign:{campaign.id}", accessory=accessory)
+
+
+def list_reply(listing: CampaignList, wanted: str | None, page: int, now: datetime) -> Reply:
+    shown = listing.campaigns
+    pages = max(1, -(-len(shown) // PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    chunk = shown[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    about = f"matching “{escape(wanted)}”" if wanted else "in this Comm team"
+    count = f"{len(shown)} of {listing.total}" if wanted else f"{len(shown)}"
+    where = f" · page {page} of {pages}" if pages > 1 else ""
+    blocks: list[Block] = [context(f"*{count} SMS campaigns* {about}{where} · read {slack_date(now)}")]
+    if not chunk:
+        hint = " Filters: `active`, `paused`, a status, a send type, or part of a name." if wanted else ""
+        blocks.append(section(f"No campaigns {about}.{hint}"))
+    blocks.extend(_list_item(campaign, listing.activities[campaign.id]) for campaign in chunk)
+    nav = []
+    if page > 1:
+        nav.append(button("◀ Previous", LIST_PREVIOUS, page_value(page - 1, wanted)))
+    if page < pages:
+        nav.append(button("Next ▶", LIST_NEXT, page_value(page + 1, wanted)))
+    if nav:
+        blocks.append({"type": "actions", "block_id": "campaign-pages", "elements": nav})
+    return _ephemeral(f"{len(shown)} SMS campaigns {about}", blocks)
+
+
+# Previews (before the confirm click) ---------------------------------------------------------------------------
+
+
+def toggle_preview(campaign: Campaign, op: Op, send_id: str | None) -> Reply:
+    planned = plan(campaign, op)
+    if not planned.pausable:
+        return not_pausable_reply(campaign, send_id)
+    if planned.nothing_to_do:
+        other = [toggle_button(campaign, op.opposite)]
+        return _ephemeral(f"{campaign.name} is already {op.past}.", [
+            section(f"{_icon(op)} {_title(campaign)} is already {op.past}: "
+                    + ", ".join(f"`{dotted(flag.path)}` is {_bool(flag.value)}" for flag in flags(campaign))
+                    + ". Nothing to change.", block_id="campaign-already", accessory=other[0])])
+    text = (f"{_icon(op)} *{op.value.capitalize()}* {_title(campaign)}? This changes:\n"
+            f"{change_lines(planned.changes)}\nNothing else in the campaign changes. The campaign is read again "
+            "when you confirm.")
+    if campaign.status in FINISHED:
+        text += (f"\n:warning: Its status is *{escape(campaign.status)}*: the flags change, but whether Comm sends "
+                 "again is up to Comm.")
+    return _ephemeral(f"{op.value.capitalize()} {campaign.name}? Confirm with the button.", [
+        section(text, block_id=f"campaign-preview:{campaign.id}"),
+        {"type": "actions", "block_id": "campaign-confirm", "elements": [toggle_button(campaign, op)]},
+    ])
+
+
+def not_pausable_reply(campaign: Campaign, send_id: str | None) -> Reply:
+    text = f":warning: {_title(campaign)} {not_pausable_reason(campaign)}"
+    blocks = [section(text, block_id="campaign-not-pausable")]
+    if send_id is not None:
+        blocks.append(section(f":warning: To stop send `{send_id}` instead: `/campaign stop {campaign.id} {send_id}`"
+                              " or the button. *A stopped send cannot be resumed.*", block_id="campaign-offer-stop",
+                              accessory=stop_button(campaign, send_id)))
+    return _ephemeral(f"{campaign.name} cannot be paused.", blocks)
+
+
+def stop_preview(campaign: Campaign, send_id: str) -> Reply:
+    text = (f":warning: *Stop* send `{send_id}` of {_title(campaign)}? *A stopped send cannot be resumed*: the "
+            "contacts it has not reached yet will not get this message from it.")
+    return _ephemeral(f"Stop send {send_id} of {campaign.name}? Confirm with the button.", [
+        section(text, block_id=f"campaign-stop-preview:{campaign.id}"),
+        {"type": "actions", "block_id": "campaign-stop-confirm", "elements": [stop_button(campaign, send_id)]},
+    ])
+
+
+# Outcomes ------------------------------------------------------------------------------------------------------
+
+
+def _differences(item: ToggleOutcome, limit: int = 8) -> str:
+    lines = [f"• `{diff.name}`: saved {json.dumps(diff.sent)}, Comm now has {json.dumps(diff.found)}"
+             for diff in item.differences[:limit]]
+    if len(item.differences) > limit:
+        lines.append(f"• … and {len(item.differences) - limit} more")
+    return escape("\n".join(lines))
+
+
+def toggle_reply(item: ToggleOutcome) -> Reply:
+    who, when = f"<@{item.actor.user_id}>", slack_date(item.at)
+    campaign, op = item.campaign, item.op
+    title = _title(campaign) if campaign is not None else f"campaign `{item.campaign_id}`"
+    error = escape(item.error.sentence) if item.error is not None else ""
+    icon = _icon(op)
+    if item.outcome is Outcome.NOT_PAUSABLE and campaign is not None:
+        return not_pausable_reply(campaign, None)
+    if item.outcome is Outcome.ALREADY and campaign is not None:
+        return toggle_preview(campaign, op, None)
+    if item.outcome is Outcome.FAILED:
+        lost = " Its answer was lost, but a fresh read shows the campaign unchanged." if item.answer_lost else ""
+        return _ephemeral(f"Could not {op.value} {item.name}.", [
+            section(f":x: Could not {op.value} {title}: {error}{lost}", block_id="campaign-failed")])
+    lines = {
+        Outcome.CHANGED: f"{icon} {who} {op.past} {title} {when}.\n{change_lines(item.changes)}\n"
+                         f"_Read back from Comm: {op.past}, nothing else changed._",
+        Outcome.CONFLICT: f":warning: {who} {op.past} {title} {when}, but reading it back shows a different "
+                          "campaign: someone or something changed it at the same time.\n"
+                          f"{_differences(item)}\nCheck it with `/campaign status {item.campaign_id}`.",
+        Outcome.UNVERIFIED: f"{icon} {who} {op.past} {title} {when}: Comm accepted it.\n"
+                            f"{change_lines(item.changes)}\n:warning: Reading it back failed ({error}); check with "
+                            f"`/campaign status {item.campaign_id}`.",
+        Outcome.UNCERTAIN: f":grey_question: {who} asked to {op.value} {title} {when}: {error} Reading it back "
+                           "failed too, so it is not known whether it is "
+                           f"{op.past}. Check with `/campaign status {item.campaign_id}` before trying again.",
+    }
+    text = lines.get(item.outcome)
+    if text is None:  # every outcome that changed nothing was answered above
+        return _ephemeral(f"{op.value.capitalize()} of {item.name}: {item.outcome.value}.")
+    if item.answer_lost and item.outcome is Outcome.CHANGED:
+        text += f"\n:warning: Comm's answer to the save was lost ({error}); the read-back shows it took effect."
+    blocks = [section(text, block_id=f"campaign-outcome:{item.campaign_id}")]
+    if campaign is not None and item.outcome is not Outcome.UNCERTAIN:
+        buttons = toggle_buttons(campaign)  # after a pause: Resume (the undo), and the other way round
+        if buttons:
+            blocks.append({"type": "actions", "block_id": "campaign-undo", "elements": buttons})
+    summary = f"{item.actor.user_name or item.actor.user_id} {op.past} {item.name}"
+    if item.outcome is not Outcome.CHANGED:
+        summary = f"{op.value.capitalize()} of {item.name}: {item.outcome.value}"
+    return _in_channel(summary, blocks)
+
+
+def stop_reply(item: StopOutcome) -> Reply:
+    title = _title(item.campaign) if item.campaign is not None else f"campaign `{item.campaign_id}`"
+    if item.error is None:
+        status = f" Comm reports it {escape(item.result.status)}." if item.result and item.result.status else ""
+        text = (f":no_entry: <@{item.actor.user_id}> stopped send `{item.send_id}` of {title} "
+                f"{slack_date(item.at)}.{status} A stopped send cannot be resumed.")
+        return _in_channel(f"Send {item.send_id} of {item.name} stopped", [section(text, block_id="campaign-stopped")])
+    if item.error.maybe_applied:
+        text = (f":grey_question: <@{item.actor.user_id}> asked to stop send `{item.send_id}` of {title} "
+                f"{slack_date(item.at)}: {escape(item.error.sentence)}")
+        return _in_channel(f"Stop of send {item.send_id}: unknown result", [section(text, block_id="campaign-stop")])
+    return _ephemeral(f"Could not stop send {item.send_id}.", [
+        section(f":x: Could not stop send `{item.send_id}` of {title}: {escape(item.error.sentence)}",
+                block_id="campaign-stop-failed")])
+
+
+# Finding a campaign --------------------------------------------------------------------------------------------
+
+
+def ambiguous_reply(error: AmbiguousCampaign, verb: str) -> Reply:
+    shown = error.candidates[:10]
+    lines = [f"• {_title(campaign)} · {escape(campaign.status)}" for campaign in shown]
+    if len(error.candidates) > len(shown):
+        lines.append(f"• … and {len(error.candidates) - len(shown)} more")
+    text = (f":grey_question: “{escape(error.ref)}” matches {len(error.candidates)} campaigns; say which one (by "
+            f"its id, or its full name in quotes), e.g. `/campaign {verb} {error.candidates[0].id}`:\n"
+            + "\n".join(lines))
+    return _ephemeral(f"“{error.ref}” matches {len(error.candidates)} campaigns.", [section(text)])
+
+
+def no_such_reply(error: NoSuchCampaign) -> Reply:
+    text = f":x: No campaign in this Comm team is called “{escape(error.ref)}”."
+    if error.similar:
+        text += " Did you mean: " + ", ".join(_title(campaign) for campaign in error.similar) + "?"
+    else:
+        text += " `/campaign list` shows them all."
+    return _ephemeral(f"No campaign called “{error.ref}”.", [section(text)])
+
+
+def problem_reply(sentence: str) -> Reply:
+    return _ephemeral(sentence, [section(f":x: {escape(sentence)}")])

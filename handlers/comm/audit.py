@@ -1,0 +1,92 @@
+"""``/comm audit [n]``: the caller's own recent actions, or everyone's for holders of ``audit.read``.
+
+Always ephemeral. Looking at everyone's actions is itself written to the audit log (action ``audit.read``);
+looking at one's own is not an action on anything and is not.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from bot.actor import Actor
+from bot.audit.log import AuditEntry, AuditOutcome
+from handlers.middleware.authorize import ATTEMPT_KEY
+from handlers.ui.formatting import Block, context, escape, section, slack_date
+
+if TYPE_CHECKING:
+    from handlers.comm.command import CommRequest
+
+DEFAULT_ROWS = 10
+MAX_ROWS = 50
+USAGE = (f"`/comm audit [n]`: your last n actions (default {DEFAULT_ROWS}, at most {MAX_ROWS}); everyone's "
+         "if you hold `audit.read`")
+
+_ICONS = {
+    "ok": ":white_check_mark:", "denied": ":no_entry:", "invalid": ":warning:", "duplicate": ":repeat:",
+    "vendor_error": ":x:", "error": ":boom:",
+}
+
+
+async def run(request: CommRequest) -> None:
+    words = request.args.split()
+    if len(words) > 1 or (words and not words[0].isdecimal()):
+        await request.ack(text=f":warning: `{escape(request.args[:40])}` is not a number of rows.\n{USAGE}")
+        return
+    rows = min(max(int(words[0]) if words else DEFAULT_ROWS, 1), MAX_ROWS)
+    await request.ack()
+    services, command = request.services, request.command
+    actor = Actor(command["user_id"], command.get("user_name", ""), command.get("team_id"),
+                  command.get("channel_id"))
+    everyone = (await services.access.decide("audit.read", actor.user_id, actor.channel_id)).allowed
+    entries = await services.audit.query(users=() if everyone else (actor.user_id,), limit=rows)
+    if everyone:
+        await services.audit.record("audit.read", AuditOutcome.OK, actor, arguments={"rows": rows},
+                                    attempt_id=request.context.get(ATTEMPT_KEY))
+    await request.respond(response_type="ephemeral", replace_original=False,
+                          text=f"Audit log: {len(entries)} entries", blocks=audit_blocks(entries, everyone, rows))
+
+
+def audit_blocks(entries: list[AuditEntry], everyone: bool, rows: int) -> list[Block]:
+    whose = "by everyone (you hold `audit.read`)" if everyone else "of yours"
+    if not entries:
+        return [context(f"*Audit log*: no actions {whose} recorded yet.")]
+    newest_first = list(reversed(entries))
+    count = "action" if len(entries) == 1 else f"{len(entries)} actions"
+    header = f"*Audit log*: the last {count} {whose}, newest first"
+    if len(entries) == rows < MAX_ROWS:
+        header += f" (`/comm audit {MAX_ROWS}` shows more)"
+    blocks = [context(header)]
+    current: list[str] = []
+    for line in (entry_line(entry, show_user=everyone) for entry in newest_first):
+        if current and len("\n".join([*current, line])) > 2900:  # Slack's 3,000-character section limit
+            blocks.append(section("\n".join(current)))
+            current = []
+        current.append(line)
+    blocks.append(section("\n".join(current)))
+    return blocks
+
+
+def entry_line(entry: AuditEntry, *, show_user: bool) -> str:
+    parts = [_ICONS.get(entry.outcome, ":grey_question:"), slack_date(entry.at, "{date_short} {time}")]
+    if show_user:
+        parts.append(f"<@{entry.user_id}>")
+    parts.append(f"`{entry.action}` {entry.outcome.replace('_', ' ')}")
+    if entry.error_code:
+        parts.append(f"(`{escape(entry.error_code)}`)")
+    details: list[str] = []
+    if entry.communication_id:
+        resent = f" → `{entry.resent_id}`" if entry.resent_id and entry.outcome == "ok" else ""
+        details.append(f"message `{entry.communication_id}`{resent}")
+    if entry.campaign_id:
+        details.append(f"campaign `{escape(entry.campaign_id)}`")
+    if not details and entry.arguments:
+        shown = json.dumps(entry.arguments, ensure_ascii=False).replace("`", "'")
+        details.append(f"`{escape(_clip(shown))}`")
+    if entry.channel_id:
+        details.append(f"in <#{entry.channel_id}>")
+    return " ".join(parts) + (" · " + " · ".join(details) if details else "")
+
+
+def _clip(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,70 @@
+"""/comm: one slash command whose sub-commands live in their own modules (``audit`` in handlers/audit.py).
+
+To add a sub-command, add a :class:`SubCommand` to :data:`SUBCOMMANDS`: its access action (DESIGN.md's name,
+or ``OPEN`` when it is harmless for everyone), one usage line, and the coroutine that serves it. ``ROUTES`` is
+derived from that table, so a sub-command cannot exist without its access action. ``help``, no text, or a word
+that is not a sub-command get the usage, visible only to the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.services import Services
+from handlers.comm import audit
+from handlers.comm import upsert as comm_upsert
+from handlers.middleware.authorize import ANY, HELP_WORDS, OPEN, Routes
+
+
+@dataclass(frozen=True)
+class CommRequest:
+    """Everything a sub-command gets: ``args`` is the text after the sub-command's name."""
+
+    services: Services
+    args: str
+    command: dict[str, Any]
+    ack: AsyncAck
+    respond: AsyncRespond
+    client: AsyncWebClient
+    context: AsyncBoltContext
+
+
+@dataclass(frozen=True)
+class SubCommand:
+    action: str
+    usage: str
+    run: Callable[[CommRequest], Awaitable[None]]
+
+
+SUBCOMMANDS: dict[str, SubCommand] = {
+    # Open: everyone sees their own actions; handlers/audit.py widens it to everyone's for `audit.read`.
+    "audit": SubCommand(OPEN, audit.USAGE, audit.run),
+    "upsert": SubCommand("comm.upsert", comm_upsert.USAGE, comm_upsert.run),
+}
+
+# Any other first word only ever gets the usage below, so it is open too.
+ROUTES = Routes(commands={"/comm": {**{name: sub.action for name, sub in SUBCOMMANDS.items()}, ANY: OPEN}})
+
+
+def usage(unknown: str | None = None) -> str:
+    lines = [f"• {sub.usage}" for sub in SUBCOMMANDS.values()]
+    lines.append("• `/comm help`: this text")
+    intro = f":warning: `{unknown}` is not a /comm sub-command.\n" if unknown else ""
+    return intro + "*Usage:*\n" + "\n".join(lines)
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    @app.command("/comm")
+    async def comm(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient,
+                   context: AsyncBoltContext) -> None:
+        word, _, rest = (command.get("text") or "").strip().partition(" ")
+        sub = SUBCOMMANDS.get(word.lower())
+        if sub is None:
+            await ack(text=usage(None if word.lower() in HELP_WORDS else word[:40]))
+            return
+        await sub.run(CommRequest(services, rest.strip(), command, ack, respond, client, context))

@@ -1,0 +1,277 @@
+"""The one access check: a Bolt global middleware that every command, button, form and menu passes through.
+
+Each handler module says in its ``ROUTES`` which action (DESIGN.md's names) each of its slash sub-commands,
+buttons (by action_id) and modals (by callback_id) performs. The middleware maps the request to its action,
+asks :mod:`bot.access`, and then either passes it on (the decision and an attempt id for the audit log go into
+Bolt's context) or denies it: the user is told why and how to get access, the denial is audited, and no
+listener runs.
+
+Fail closed: a request the routes do not know (an unknown command, sub-command, button, modal, shortcut,
+event) is denied, since nothing says it is harmless. Usage (``help``, or no text) is open for every routed
+command. A button copied from an old message, a forged payload or a form submitted by someone else is judged
+by the person who sent it, like a command.
+
+Modals have no channel; a modal whose ``private_metadata`` is a JSON object with ``channel_id`` is judged in
+that channel (set it when opening the modal from a command), else as if outside every channel.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.access.policy import CHANGES_DATA, AccessControl, Decision
+from bot.actor import Actor
+from bot.audit.log import AuditLog, AuditOutcome, new_attempt_id
+from bot.background import BackgroundWork
+
+log = logging.getLogger("commops.authorize")
+
+OPEN = "open"  # a route target: harmless for everyone (usage, the caller's own data); no grant needed
+ANY = "*"  # in a command's table: any first word not listed
+HELP_WORDS = frozenset({"", "help", "-h", "--help", "?"})
+ATTEMPT_KEY = "attempt_id"  # Bolt context keys the middleware sets for the listeners
+DECISION_KEY = "access_decision"
+
+
+@dataclass(frozen=True)
+class Routes:
+    """What each request performs. ``commands``: command -> first word (or ``*``) -> action; ``actions``:
+    action_id -> action (buttons, menus, their option loads); ``views``: callback_id -> action."""
+
+    commands: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    actions: Mapping[str, str] = field(default_factory=dict)
+    views: Mapping[str, str] = field(default_factory=dict)
+
+
+def merge_routes(parts: Iterable[Routes]) -> Routes:
+    """One table from every handler module's; a key claimed twice is a programming error."""
+    commands: dict[str, dict[str, str]] = {}
+    actions: dict[str, str] = {}
+    views: dict[str, str] = {}
+    for part in parts:
+        for command, words in part.commands.items():
+            table = commands.setdefault(command, {})
+            _add(table, words, f"command {command}")
+        _add(actions, part.actions, "action_id")
+        _add(views, part.views, "callback_id")
+    return Routes(commands, actions, views)
+
+
+def _add(into: dict[str, str], items: Mapping[str, str], what: str) -> None:
+    for key, action in items.items():
+        if key in into and into[key] != action:
+            raise ValueError(f"{what} {key!r} is routed to both {into[key]!r} and {action!r}")
+        into[key] = action
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a request asks for. ``action`` is an access action, :data:`OPEN`, or None (unknown: denied)."""
+
+    kind: str  # command | action | view | view_closed | options | other
+    label: str  # what the user did, in words for the denial: "/campaign frob", "button resend.anyway"
+    action: str | None
+    arguments: dict[str, Any]
+    known_command: bool = False
+
+
+def resolve(body: Mapping[str, Any], routes: Routes) -> Target:
+    if "command" in body:
+        command = str(body.get("command"))
+        text = str(body.get("text") or "").strip()
+        word = text.split(maxsplit=1)[0].lower() if text else ""
+        table = routes.commands.get(command)
+        arguments: dict[str, Any] = {"command": command, "text": text}
+        label = f"{command} {word}".strip()
+        if table is None:
+            return Target("command", command, None, arguments)
+        action = OPEN if word in HELP_WORDS else table.get(word, table.get(ANY))
+        return Target("command", label, action, arguments, known_command=True)
+    kind = body.get("type")
+    if kind == "block_actions":
+        actions = body.get("actions") or []
+        if len(actions) != 1 or not isinstance(actions[0], Mapping):  # Slack sends one; anything else is odd
+            return Target("action", "an unusual action payload", None, {"actions": len(actions)})
+        action_id = str(actions[0].get("action_id"))
+        arguments = {key: actions[0].get(key) for key in ("action_id", "block_id", "value") if key in actions[0]}
+        return Target("action", f"button {action_id}", routes.actions.get(action_id), arguments)
+    if kind == "block_suggestion":
+        action_id = str(body.get("action_id"))
+        return Target("options", f"menu {action_id}", routes.actions.get(action_id), {"action_id": action_id})
+    if kind in ("view_submission", "view_closed"):
+        view = body.get("view") or {}
+        callback_id = str(view.get("callback_id"))
+        arguments = {"callback_id": callback_id, "view_id": view.get("id")}
+        target_kind = "view" if kind == "view_submission" else "view_closed"
+        return Target(target_kind, f"form {callback_id}", routes.views.get(callback_id), arguments)
+    label = str(body.get("callback_id") or (body.get("event") or {}).get("type") or kind or "request")
+    return Target("other", label, None, {"type": kind, "callback_id": body.get("callback_id")})
+
+
+def channel_of(body: Mapping[str, Any], context: AsyncBoltContext) -> str | None:
+    if context.channel_id:
+        return str(context.channel_id)
+    metadata = (body.get("view") or {}).get("private_metadata")
+    if isinstance(metadata, str) and metadata.startswith("{"):
+        try:
+            channel = json.loads(metadata).get("channel_id")
+        except (ValueError, AttributeError):
+            return None
+        return channel if isinstance(channel, str) else None
+    return None
+
+
+def actor_of(body: Mapping[str, Any], context: AsyncBoltContext, channel_id: str | None) -> Actor:
+    user = body.get("user")
+    # Commands carry user_name; interactive payloads a user object (username, or name in older payloads).
+    name = (user.get("username") or user.get("name")) if isinstance(user, Mapping) else body.get("user_name")
+    return Actor(str(context.user_id or ""), str(name or ""), context.team_id, channel_id)
+
+
+# --- what the user is told ----------------------------------------------------------------------------------------
+
+
+def denial_text(target: Target, decision: Decision | None) -> str:
+    """One mrkdwn paragraph: what was refused, that nothing happened, and how to get access."""
+    if decision is None:
+        if target.kind == "command" and target.known_command:
+            command = target.label.split()[0]
+            return (f":no_entry: `{target.label}` is not something commops knows, so nothing was done. "
+                    f"`{command} help` lists what it can do.")
+        if target.kind == "command":
+            return f":no_entry: commops does not handle `{target.label}`, so nothing was done."
+        return (f":no_entry: commops does not know this {target.label.split()[0]} (`{target.label}`), so nothing "
+                "was done. It may come from an older message; run the command again.")
+    action = decision.action
+    if decision.reason == "wrong_channel":
+        where = ", ".join(f"<#{channel}>" for channel in sorted(decision.channels))
+        return (f":no_entry: You may run `{action}` only in {where}, not here, so nothing was done. Run it there, "
+                f"or ask an admin to add this channel to your grant for `{action}` in the access policy.")
+    if decision.reason == "no_policy":
+        allowed = "nothing that changes data" if action in CHANGES_DATA else "only read-only actions"
+        return (f":no_entry: `{action}` is denied because no ACCESS_POLICY is configured, and without one commops "
+                f"allows {allowed}. Nothing was done. Ask an admin to set ACCESS_POLICY with a grant for "
+                f"`{action}` that includes you.")
+    return (f":no_entry: You are not allowed to run `{action}`, so nothing was done. To get access, ask an admin "
+            f"to add you (or a user group you are in) to a grant for `{action}` in the access policy.")
+
+
+def _plain(text: str) -> str:
+    """View errors are plain text: no emoji codes, no channel links."""
+    return text.removeprefix(":no_entry: ").replace("`", "")
+
+
+def _first_input_block(view: Mapping[str, Any]) -> str | None:
+    for block in view.get("blocks") or []:
+        if isinstance(block, Mapping) and block.get("type") == "input" and block.get("block_id"):
+            return str(block["block_id"])
+    return None
+
+
+def _denied_view(text: str) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Not allowed"},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}],
+    }
+
+
+# --- the middleware -----------------------------------------------------------------------------------------------
+
+
+class SlackUsergroups:
+    """bot.access's GroupDirectory over Slack's ``usergroups.users.list``."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self._client = client
+
+    async def members(self, usergroup_id: str) -> Collection[str]:
+        reply = await self._client.usergroups_users_list(usergroup=usergroup_id)
+        users = reply.get("users") or []
+        return [str(user) for user in users]
+
+
+def install(app: AsyncApp, *, access: AccessControl, audit: AuditLog, routes: Routes,
+            background: BackgroundWork | None = None) -> None:
+    """Put the check in front of every listener of ``app``. Denials are audited after the ack, as
+    ``background`` work (drained at shutdown, so no denial goes unrecorded)."""
+    access.use_directory(SlackUsergroups(app.client))
+    follow_ups = background if background is not None else BackgroundWork()
+
+    async def authorize(
+        body: dict[str, Any], context: AsyncBoltContext, ack: AsyncAck, client: AsyncWebClient,
+        response: BoltResponse | None, next_: Callable[[], Awaitable[None]],
+    ) -> BoltResponse | None:
+        target = resolve(body, routes)
+        channel = channel_of(body, context)
+        decision: Decision | None = None
+        if target.action == OPEN:
+            allowed = True
+        elif target.action is not None:
+            decision = await access.decide(target.action, str(context.user_id or ""), channel)
+            allowed = decision.allowed
+        else:
+            allowed = False
+        if allowed:
+            context[ATTEMPT_KEY] = new_attempt_id()
+            context[DECISION_KEY] = decision
+            await next_()
+            return response
+        if body.get("type") == "event_callback" or (target.kind == "other" and not context.user_id):
+            log.debug("ignored %s: no route handles it", target.label)
+            return await ack()
+        actor = actor_of(body, context, channel)
+        text = denial_text(target, decision)
+        log.info("denied %s to %s in %s: %s", target.label, actor.user_id, channel or "no channel",
+                 decision.detail if decision else "no route")
+        follow_ups.spawn(_follow_up(audit, client, context, body, target, decision, actor, text),
+                         name=f"denial of {target.label}")
+        return await _deny(ack, target, body, text)
+
+    app.middleware(authorize)
+
+
+async def _deny(ack: AsyncAck, target: Target, body: Mapping[str, Any], text: str) -> BoltResponse:
+    if target.kind == "command":
+        return await ack(text=text, response_type="ephemeral")
+    if target.kind == "view":
+        view = body.get("view") or {}
+        block_id = _first_input_block(view)
+        if block_id is not None:
+            return await ack(response_action="errors", errors={block_id: _plain(text)[:2000]})
+        return await ack(response_action="update", view=_denied_view(text))
+    if target.kind == "options":
+        return await ack(options=[])
+    return await ack()
+
+
+async def _follow_up(audit: AuditLog, client: AsyncWebClient, context: AsyncBoltContext, body: Mapping[str, Any],
+                     target: Target, decision: Decision | None, actor: Actor, text: str) -> None:
+    """After the ack: audit the denial first (so it is on record before the user hears of it), then tell a
+    user who clicked a button, whose request's ack cannot carry a message."""
+    await audit.record(
+        decision.action if decision else "unknown", AuditOutcome.DENIED, actor, arguments=target.arguments,
+        error_code=decision.reason if decision else "unknown_request",
+        error=decision.detail if decision else f"no route for {target.label}", attempt_id=new_attempt_id(),
+    )
+    if target.kind not in ("action", "other"):
+        return
+    try:
+        # Bolt always sets context.respond, but it only works with a response URL, which modals never carry.
+        if context.respond is not None and context.response_url:
+            await context.respond(text=text, response_type="ephemeral", replace_original=False)
+        elif actor.channel_id and actor.user_id:
+            await client.chat_postEphemeral(channel=actor.channel_id, user=actor.user_id, text=text)
+        elif body.get("trigger_id") and body.get("view"):
+            await client.views_push(trigger_id=body["trigger_id"], view=_denied_view(text))
+    except Exception as error:  # the denial stands and is audited; only the notice failed
+        log.warning("could not tell %s about a denial: %s", actor.user_id, type(error).__name__)

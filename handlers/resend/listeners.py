@@ -1,0 +1,85 @@
+"""/resend and its "Resend anyway" button."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.actor import Actor
+from bot.audit.log import AuditOutcome
+from bot.resend.service import USAGE, UsageError, parse_anyway_value, parse_message_ids
+from bot.services import Services
+from handlers.middleware.authorize import ANY, ATTEMPT_KEY, Routes
+from handlers.resend.blocks import RESEND_ANYWAY, after_anyway, result_blocks, summary_text
+
+log = logging.getLogger("commops.handlers.resend")
+
+FAILED_REPLY = ("Something went wrong on our side while resending; the ids above without a result were not "
+                "confirmed. Check before trying again.")
+
+# Every /resend (but its usage) and every Resend-anyway click resends: both need the `resend` grant.
+ROUTES = Routes(commands={"/resend": {ANY: "resend"}}, actions={RESEND_ANYWAY: "resend"})
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    @app.command("/resend")
+    async def resend_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond,
+                             context: AsyncBoltContext, client: AsyncWebClient) -> None:
+        text = (command.get("text") or "").strip()
+        if text.lower() in ("", "help", "-h", "--help", "?"):
+            await ack(text=USAGE if text else f"{UsageError('Give at least one message id.')}\n\n{USAGE}")
+            return
+        actor = Actor(command["user_id"], command.get("user_name", ""), command.get("team_id"),
+                      command.get("channel_id"))
+        try:
+            ids = parse_message_ids(text)
+        except UsageError as error:
+            await ack(text=f":warning: {error}\n\n{USAGE}")
+            await services.audit.record("resend", AuditOutcome.INVALID, actor, arguments={"text": text},
+                                        error=str(error), attempt_id=context.get(ATTEMPT_KEY))
+            return
+        noun = f"message {ids[0]}" if len(ids) == 1 else f"{len(ids)} messages"
+        await ack(text=f"Resending {noun}…")
+        started = services.clock()
+        try:
+            outcomes = await services.resend.resend_many(ids, actor, attempt_id=context.get(ATTEMPT_KEY))
+        except Exception:
+            log.exception("resend of %s failed unexpectedly", ids)
+            await respond(response_type="ephemeral", text=FAILED_REPLY)
+            return
+        text, blocks = summary_text(outcomes), result_blocks(outcomes, actor.user_id, started)
+        answer = await respond(response_type="in_channel", text=text, blocks=blocks)
+        if answer.status_code != 200:
+            # The response URL refused it (expired, used up, or Slack hiccuped): the result must still arrive.
+            log.warning("response_url refused the /resend result (HTTP %s); posting it instead", answer.status_code)
+            try:
+                await client.chat_postMessage(channel=actor.channel_id or actor.user_id, text=text, blocks=blocks)
+            except SlackApiError as error:
+                log.error("could not deliver the /resend result of %s to %s: %s", ids, actor.user_id,
+                          error.response.get("error"))
+
+    @app.action(RESEND_ANYWAY)
+    async def resend_anyway(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
+                            context: AsyncBoltContext) -> None:
+        await ack()
+        user = body.get("user", {})
+        actor = Actor(user.get("id", ""), user.get("username") or user.get("name", ""), user.get("team_id"),
+                      (body.get("channel") or {}).get("id"))
+        try:
+            chosen = parse_anyway_value(str(action.get("value", "")))
+        except UsageError as error:
+            await respond(response_type="ephemeral", replace_original=False,
+                          text=":warning: That button carries no valid message ids; run /resend again.")
+            await services.audit.record("resend", AuditOutcome.INVALID, actor,
+                                        arguments={"value": str(action.get("value", "")), "force": True},
+                                        error=str(error), attempt_id=context.get(ATTEMPT_KEY))
+            return
+        outcomes = await services.resend.resend_many(list(chosen), actor, overriding=chosen,
+                                                     attempt_id=context.get(ATTEMPT_KEY))
+        blocks = (body.get("message") or {}).get("blocks") or []
+        updated = after_anyway(blocks, action.get("block_id", ""), outcomes, actor.user_id, services.clock())
+        await respond(replace_original=True, text=summary_text(outcomes), blocks=updated)

@@ -1,0 +1,34 @@
+"""``commops check`` reaches Comm when COMM_API_TOKEN is set, and says exactly what is wrong when it cannot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.checks import run_checks
+from bot.devtools.sandbox import DEMO
+from bot.settings import Settings
+from tests.conftest import Sandbox
+
+
+async def comm_line(tmp_path: Path, **values: object) -> str:
+    settings = Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path}/check.db",  # type: ignore[call-arg]
+                        capillary_base_url=None, **values)
+    lines: list[str] = []
+    await run_checks(settings, lines.append)
+    return next(line for line in lines if "Comm:" in line)
+
+
+async def test_check_reaches_comm(sandbox: Sandbox, tmp_path: Path) -> None:
+    line = await comm_line(tmp_path, comm_api_url=sandbox.comm_url, comm_api_token=DEMO.comm_token)
+    assert line == f"✓  Comm: {sandbox.comm_url} answered; the token's team has 8 SMS campaigns"
+
+
+async def test_check_names_a_refused_token(sandbox: Sandbox, tmp_path: Path) -> None:
+    line = await comm_line(tmp_path, comm_api_url=sandbox.comm_url, comm_api_token="wrong-token")
+    assert line.startswith("✗  Comm: Comm refused the bot's token (401)") and "COMM_API_TOKEN" in line
+    assert "wrong-token" not in line
+
+
+async def test_check_says_comm_is_off_without_a_token(tmp_path: Path) -> None:
+    assert await comm_line(tmp_path, comm_api_token=None) == (
+        "-  Comm: off (COMM_API_TOKEN is not set): /campaign says so when used")
