@@ -14,9 +14,9 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services import Services
-from handlers import alerts, campaign, comm, resend
-from handlers.comm import upsert as comm_upsert
-from handlers.middleware import authorize, early_ack
+from handlers.families import FAMILIES
+from handlers.middleware import authorize
+from handlers.middleware.early_ack import Listeners
 
 log = logging.getLogger("commops.app")
 
@@ -26,9 +26,6 @@ class _QuietTokenNotice(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return "`token` will be unused" not in record.getMessage()
-
-
-FAMILIES = (resend, comm, campaign, alerts, comm_upsert)
 
 
 def build_app(services: Services) -> AsyncApp:
@@ -46,7 +43,7 @@ def build_app(services: Services) -> AsyncApp:
         client=client,
         signing_secret=secret,
         request_verification_enabled=secret is not None,
-        # Listeners are wrapped to answer the moment they ack and go on in the background (handlers/early_ack.py).
+        # Listeners answer the moment they ack and go on in the background (handlers/middleware/early_ack.py).
         process_before_response=True,
         raise_error_for_unhandled_request=False,
         logger=bolt_logger,
@@ -64,16 +61,14 @@ def build_app(services: Services) -> AsyncApp:
             except Exception:  # the reply is best effort; the log above already says what happened
                 log.warning("could not tell the user about the error")
 
-    # The access check goes in before any listener; a family without ROUTES has every request denied.
-    for family in FAMILIES:
-        if not hasattr(family, "ROUTES"):
-            log.warning("%s has no ROUTES: the access check denies all of its requests", family.__name__)
-    routes = authorize.merge_routes(getattr(family, "ROUTES", authorize.Routes()) for family in FAMILIES)
+    # The access check goes in before any listener. A route naming an action the policy does not know stops the
+    # start here (authorize.UnknownAction) instead of denying those requests later.
+    routes = authorize.merge_routes(family.ROUTES for family in FAMILIES)
     authorize.install(app, access=services.access, audit=services.audit, routes=routes,
                       background=services.background)
+    listeners = Listeners(app, services.background)
     for family in FAMILIES:
-        family.register(app, services)
-    early_ack.install(app, services.background)
+        family.register(listeners, services)
     return app
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal, NoReturn
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.access.policy import UnknownAction
 from bot.alerts.cli import alerts
 from bot.logs import configure_logging, known_secrets, redact
 from bot.settings import Settings, SettingsError, load_settings
@@ -38,7 +39,7 @@ def _die(message: str, code: int = EXIT_CONFIG) -> NoReturn:
 def _run(coroutine: Coroutine[Any, Any, Any]) -> Any:
     try:
         return asyncio.run(coroutine)
-    except SettingsError as error:
+    except (SettingsError, UnknownAction) as error:
         _die(str(error))
     except OSError as error:  # e.g. the port is taken
         _die(f"{error.strerror or error}", 1)

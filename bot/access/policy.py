@@ -38,6 +38,17 @@ CHANGES_DATA = frozenset({"resend", "campaign.pause", "campaign.resume", "campai
                           "alerts.resend"})
 OPEN_READS = frozenset({"campaign.status", "campaign.list"})
 
+
+class UnknownAction(ValueError):
+    """Code names an action this list does not know: every such request would be denied at run time."""
+
+
+def require_known(actions: Iterable[str]) -> None:
+    unknown = sorted(set(actions) - set(ACTIONS))
+    if unknown:
+        raise UnknownAction(f"the Slack routes name actions the access policy does not know: {', '.join(unknown)} "
+                            f"(known: {', '.join(ACTIONS)}); add them to bot/access/policy.py ACTIONS")
+
 GROUP_TTL_SECONDS = 60.0
 _FIELDS = ("actions", "users", "usergroups", "channels")
 _ID_SHAPES: dict[str, tuple[re.Pattern[str], str]] = {

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.actor import Actor
@@ -14,18 +14,13 @@ from bot.alerts.actions import AlertActions, ItemResult, Result
 from bot.alerts.outbox import as_item
 from bot.services import Services
 from handlers.alerts.blocks import RESEND, RESEND_ALL, redraw, thread_blocks
-from handlers.middleware.authorize import ATTEMPT_KEY, Routes
+from handlers.middleware.authorize import Routes
+from handlers.middleware.early_ack import Listeners
 from handlers.ui.formatting import slack_date
 
 log = logging.getLogger("commops.handlers.alerts")
 
 ROUTES = Routes(actions={RESEND: "alerts.resend", RESEND_ALL: "alerts.resend"})
-
-
-def _actor(body: dict[str, Any]) -> Actor:
-    user = body.get("user", {})
-    return Actor(user.get("id", ""), user.get("username") or user.get("name", ""), user.get("team_id"),
-                 (body.get("channel") or {}).get("id"))
 
 
 def note(result: ItemResult) -> str | None:
@@ -58,28 +53,28 @@ async def _update(client: AsyncWebClient, body: dict[str, Any], results: Sequenc
                              blocks=redraw(message.get("blocks") or [], items))
 
 
-def register(app: AsyncApp, services: Services) -> None:
+def register(app: Listeners, services: Services) -> None:
     actions = AlertActions(services.store, services.resend)
 
     @app.action(RESEND)
     async def resend_item(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
-                          respond: AsyncRespond, context: AsyncBoltContext) -> None:
+                          respond: AsyncRespond, actor: Actor, attempt_id: str) -> None:
         await ack()
         value = str(action.get("value", ""))
         if not value.isdecimal():
             await respond(response_type="ephemeral", replace_original=False,
                           text=":warning: That button carries no message id; use /resend instead.")
             return
-        results = await actions.resend([int(value)], _actor(body), attempt_id=context.get(ATTEMPT_KEY))
+        results = await actions.resend([int(value)], actor, attempt_id=attempt_id)
         await _update(client, body, results)
         await _tell(respond, results)
 
     @app.action(RESEND_ALL)
     async def resend_all(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
-                         respond: AsyncRespond, context: AsyncBoltContext) -> None:
+                         respond: AsyncRespond, actor: Actor, attempt_id: str) -> None:
         await ack()
-        results, rows = await actions.resend_digest(str(action.get("value", "")), _actor(body),
-                                                    attempt_id=context.get(ATTEMPT_KEY))
+        results, rows = await actions.resend_digest(str(action.get("value", "")), actor,
+                                                    attempt_id=attempt_id)
         await _update(client, body, results)
         threads: dict[tuple[str, str], list[Any]] = {}
         for row in rows:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable
-from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.actor import Actor
 from bot.audit.log import AuditOutcome
@@ -23,7 +23,9 @@ from bot.services import Services
 from bot.vendors.comm.models import Campaign
 from bot.vendors.errors import VendorError
 from handlers.campaign import blocks as ui
-from handlers.middleware.authorize import ANY, ATTEMPT_KEY, OPEN, Routes
+from handlers.middleware.authorize import ANY, OPEN, Routes
+from handlers.middleware.call import Call
+from handlers.middleware.early_ack import Listeners
 
 log = logging.getLogger("commops.handlers.campaign")
 
@@ -39,169 +41,161 @@ ROUTES = Routes(
 )
 
 
-@dataclass(frozen=True)
-class Ask:
-    """One person's request, with what every sub-command needs."""
-
-    campaigns: CampaignService
-    services: Services
-    actor: Actor
-    respond: AsyncRespond
-    attempt_id: str | None
-
-    async def reply(self, reply: dict[str, Any]) -> None:
-        await self.respond(**reply)
-
-    async def lookup(self, found: Awaitable[Campaign], verb: str) -> Campaign | None:
-        """The campaign, or None once the person has been told why there is none."""
-        try:
-            return await found
-        except AmbiguousCampaign as error:
-            await self.reply(ui.ambiguous_reply(error, verb))
-        except NoSuchCampaign as error:
-            await self.reply(ui.no_such_reply(error))
-        except VendorError as error:
-            await self.reply(ui.problem_reply(error.sentence))
-        return None
+async def _lookup(call: Call, found: Awaitable[Campaign], verb: str) -> Campaign | None:
+    """The campaign, or None once the person has been told why there is none."""
+    try:
+        return await found
+    except AmbiguousCampaign as error:
+        await call.reply(ui.ambiguous_reply(error, verb))
+    except NoSuchCampaign as error:
+        await call.reply(ui.no_such_reply(error))
+    except VendorError as error:
+        await call.reply(ui.problem_reply(error.sentence))
+    return None
 
 
 def usage_text(problem: str | None) -> str:
     return f":warning: {problem}\n\n{USAGE}" if problem else USAGE
 
 
-async def _status(ask: Ask, parsed: CampaignCommand) -> None:
-    assert parsed.campaign is not None
-    campaign = await ask.lookup(ask.campaigns.status(parsed.campaign, ask.actor, attempt_id=ask.attempt_id), "status")
-    if campaign is not None:
-        await ask.reply(ui.status_reply(campaign, ask.services.clock()))
+class CampaignListeners:
+    """/campaign and its buttons, served by one :class:`CampaignService` (None when Comm is not configured)."""
 
+    def __init__(self, services: Services) -> None:
+        self.services = services
 
-async def _list(ask: Ask, wanted: str | None, page: int) -> None:
-    try:
-        listing = await ask.campaigns.list_campaigns(wanted, ask.actor, attempt_id=ask.attempt_id)
-    except VendorError as error:
-        await ask.reply(ui.problem_reply(error.sentence))
-        return
-    await ask.reply(ui.list_reply(listing, wanted, page, ask.services.clock()))
+    @property
+    def campaigns(self) -> CampaignService | None:
+        return self.services.campaigns
 
+    async def status(self, call: Call, campaigns: CampaignService, ref: str) -> None:
+        campaign = await _lookup(call, campaigns.status(ref, call.actor, attempt_id=call.attempt_id), "status")
+        if campaign is not None:
+            await call.reply(ui.status_reply(campaign, self.services.clock()))
 
-async def _preview(ask: Ask, parsed: CampaignCommand) -> None:
-    """Pause, resume and stop first show what would happen; the confirm button does it."""
-    assert parsed.campaign is not None
-    campaign = await ask.lookup(ask.campaigns.find(parsed.campaign), parsed.verb)
-    if campaign is None:
-        return
-    if parsed.verb == "stop":
-        assert parsed.send_id is not None
-        await ask.reply(ui.stop_preview(campaign, parsed.send_id))
-    else:
-        await ask.reply(ui.toggle_preview(campaign, Op(parsed.verb), parsed.send_id))
+    async def listing(self, call: Call, campaigns: CampaignService, wanted: str | None, page: int) -> None:
+        try:
+            listing = await campaigns.list_campaigns(wanted, call.actor, attempt_id=call.attempt_id)
+        except VendorError as error:
+            await call.reply(ui.problem_reply(error.sentence))
+            return
+        await call.reply(ui.list_reply(listing, wanted, page, self.services.clock()))
 
+    async def preview(self, call: Call, campaigns: CampaignService, parsed: CampaignCommand) -> None:
+        """Pause, resume and stop first show what would happen; the confirm button does it."""
+        assert parsed.campaign is not None
+        campaign = await _lookup(call, campaigns.find(parsed.campaign), parsed.verb)
+        if campaign is None:
+            return
+        if parsed.verb == "stop":
+            assert parsed.send_id is not None
+            await call.reply(ui.stop_preview(campaign, parsed.send_id))
+        else:
+            await call.reply(ui.toggle_preview(campaign, Op(parsed.verb), parsed.send_id))
 
-def _clicker(body: dict[str, Any]) -> Actor:
-    user = body.get("user") or {}
-    return Actor(str(user.get("id", "")), str(user.get("username") or user.get("name") or ""), user.get("team_id"),
-                 (body.get("channel") or {}).get("id"))
+    async def command(self, call: Call, text: str) -> None:
+        parsed = parse(text)
+        campaigns = self.campaigns
+        if parsed.verb == "help" or campaigns is None:
+            await call.ack(text=usage_text(parsed.problem) if parsed.verb == "help" else NOT_CONFIGURED)
+            intended = _ROUTED.get(text.split(maxsplit=1)[0].lower() if parsed.problem else "")
+            if intended is not None:  # a known sub-command with bad arguments: an attempt, written down
+                await self.services.audit.record(intended, AuditOutcome.INVALID, call.actor, error=parsed.problem,
+                                                 arguments={"text": text}, attempt_id=call.attempt_id)
+            return
+        await call.ack()
+        if parsed.verb == "status":
+            assert parsed.campaign is not None
+            await self.status(call, campaigns, parsed.campaign)
+        elif parsed.verb == "list":
+            await self.listing(call, campaigns, parsed.filter, 1)
+        else:
+            await self.preview(call, campaigns, parsed)
 
+    async def clicked(self, call: Call) -> CampaignService | None:
+        """Ack a click; the service, or None once the person has been told that Comm is not configured."""
+        await call.ack()
+        if self.campaigns is None:
+            await call.reply(ui.problem_reply(NOT_CONFIGURED.removeprefix(":warning: ")))
+        return self.campaigns
 
-def register(app: AsyncApp, services: Services) -> None:
-    def ask_for(actor: Actor, respond: AsyncRespond, context: AsyncBoltContext) -> Ask | None:
-        if services.campaigns is None:
+    async def clicked_campaign(self, call: Call, value: str) -> tuple[CampaignService, str] | None:
+        """The service and the campaign id the button carries, or None once the person has been answered."""
+        campaigns = await self.clicked(call)
+        if campaigns is None:
             return None
-        return Ask(services.campaigns, services, actor, respond, context.get(ATTEMPT_KEY))
+        if not is_uuid(value):
+            await _bad_button(call)
+            return None
+        return campaigns, value
+
+    async def toggle(self, call: Call, op: Op, value: str) -> None:
+        found = await self.clicked_campaign(call, value)
+        if found is None:
+            return
+        campaigns, campaign_id = found
+
+        async def notify(text: str) -> None:
+            await call.respond(response_type="ephemeral", replace_original=False, text=text)
+
+        outcome = await campaigns.toggle(campaign_id, op, call.actor, notify=notify, attempt_id=call.attempt_id)
+        await call.reply(ui.toggle_reply(outcome))
+
+    async def stop(self, call: Call, value: str) -> None:
+        campaigns = await self.clicked(call)
+        if campaigns is None:
+            return
+        campaign_id, _, send_id = value.partition("/")
+        if not (is_uuid(campaign_id) and is_uuid(send_id)):
+            await _bad_button(call)
+            return
+        outcome = await campaigns.stop(campaign_id, send_id, call.actor, attempt_id=call.attempt_id)
+        await call.reply(ui.stop_reply(outcome))
+
+
+async def _bad_button(call: Call) -> None:
+    await call.reply(ui.problem_reply("That button carries no valid campaign id; run the command again."))
+
+
+def register(app: Listeners, services: Services) -> None:
+    serve = CampaignListeners(services)
 
     @app.command("/campaign")
-    async def campaign_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond,
-                               context: AsyncBoltContext) -> None:
-        parsed = parse(command.get("text") or "")
-        actor = Actor(command["user_id"], command.get("user_name", ""), command.get("team_id"),
-                      command.get("channel_id"))
-        ask = ask_for(actor, respond, context)
-        if parsed.verb == "help" or ask is None:
-            await ack(text=usage_text(parsed.problem) if parsed.verb == "help" else NOT_CONFIGURED)
-            intended = _ROUTED.get((command.get("text") or "").split(maxsplit=1)[0].lower() if parsed.problem else "")
-            if intended is not None:  # a known sub-command with bad arguments: an attempt, written down
-                await services.audit.record(intended, AuditOutcome.INVALID, actor, error=parsed.problem,
-                                            arguments={"text": command.get("text") or ""},
-                                            attempt_id=context.get(ATTEMPT_KEY))
-            return
-        await ack()
-        if parsed.verb == "status":
-            await _status(ask, parsed)
-        elif parsed.verb == "list":
-            await _list(ask, parsed.filter, 1)
-        else:
-            await _preview(ask, parsed)
-
-    async def clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond,
-                      context: AsyncBoltContext) -> Ask | None:
-        await ack()
-        ask = ask_for(_clicker(body), respond, context)
-        if ask is None:
-            await respond(**ui.problem_reply(NOT_CONFIGURED.removeprefix(":warning: ")))
-        return ask
-
-    async def bad_button(ask: Ask) -> None:
-        await ask.reply(ui.problem_reply("That button carries no valid campaign id; run the command again."))
-
-    async def clicked_campaign(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
-                               context: AsyncBoltContext) -> tuple[Ask, str] | None:
-        """The click's Ask and the campaign id its button carries, or None once the person has been answered."""
-        ask = await clicked(ack, body, respond, context)
-        if ask is None:
-            return None
-        campaign_id = str(action.get("value", ""))
-        if not is_uuid(campaign_id):
-            await bad_button(ask)
-            return None
-        return ask, campaign_id
+    async def campaign_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, actor: Actor,
+                               attempt_id: str, client: AsyncWebClient) -> None:
+        await serve.command(Call(actor, attempt_id, ack, respond, client), str(command.get("text") or ""))
 
     def toggle_listener(op: Op) -> Any:
-        async def toggle(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
-                         context: AsyncBoltContext) -> None:
-            found = await clicked_campaign(ack, body, action, respond, context)
-            if found is None:
-                return
-            ask, campaign_id = found
+        async def toggle(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond, actor: Actor,
+                         attempt_id: str, client: AsyncWebClient) -> None:
+            await serve.toggle(Call(actor, attempt_id, ack, respond, client), op, str(action.get("value", "")))
 
-            async def notify(text: str) -> None:
-                await respond(response_type="ephemeral", replace_original=False, text=text)
-
-            outcome = await ask.campaigns.toggle(campaign_id, op, ask.actor, notify=notify,
-                                                 attempt_id=ask.attempt_id)
-            await ask.reply(ui.toggle_reply(outcome))
-
+        toggle.__name__ = f"campaign_{op.value}"
         return toggle
 
     for op in Op:
         app.action(ui.OP_ACTIONS[op])(toggle_listener(op))
 
     @app.action(ui.STOP)
-    async def stop(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
-                   context: AsyncBoltContext) -> None:
-        ask = await clicked(ack, body, respond, context)
-        if ask is None:
-            return
-        campaign_id, _, send_id = str(action.get("value", "")).partition("/")
-        if not (is_uuid(campaign_id) and is_uuid(send_id)):
-            await bad_button(ask)
-            return
-        outcome = await ask.campaigns.stop(campaign_id, send_id, ask.actor, attempt_id=ask.attempt_id)
-        await ask.reply(ui.stop_reply(outcome))
+    async def stop(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond, actor: Actor, attempt_id: str,
+                   client: AsyncWebClient) -> None:
+        await serve.stop(Call(actor, attempt_id, ack, respond, client), str(action.get("value", "")))
 
     @app.action(ui.STATUS)
-    async def details(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
-                      context: AsyncBoltContext) -> None:
-        found = await clicked_campaign(ack, body, action, respond, context)
+    async def details(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond, actor: Actor, attempt_id: str,
+                      client: AsyncWebClient) -> None:
+        call = Call(actor, attempt_id, ack, respond, client)
+        found = await serve.clicked_campaign(call, str(action.get("value", "")))
         if found is not None:
-            ask, campaign_id = found
-            await _status(ask, CampaignCommand("status", campaign=campaign_id))
+            await serve.status(call, *found)
 
-    @app.action(ui.LIST_PREVIOUS)
-    @app.action(ui.LIST_NEXT)
-    async def list_page(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
-                        context: AsyncBoltContext) -> None:
-        ask = await clicked(ack, body, respond, context)
-        if ask is not None:
+    async def list_page(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond, actor: Actor,
+                        attempt_id: str, client: AsyncWebClient) -> None:
+        call = Call(actor, attempt_id, ack, respond, client)
+        campaigns = await serve.clicked(call)
+        if campaigns is not None:
             page, wanted = ui.read_page_value(str(action.get("value", "")))
-            await _list(ask, wanted, page)
+            await serve.listing(call, campaigns, wanted, page)
+
+    app.action(ui.LIST_PREVIOUS)(list_page)
+    app.action(ui.LIST_NEXT)(list_page)

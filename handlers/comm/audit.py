@@ -7,15 +7,11 @@ looking at one's own is not an action on anything and is not.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 
-from bot.actor import Actor
 from bot.audit.log import AuditEntry, AuditOutcome
-from handlers.middleware.authorize import ATTEMPT_KEY
+from bot.services import Services
+from handlers.middleware.call import Call
 from handlers.ui.formatting import Block, context, escape, section, slack_date
-
-if TYPE_CHECKING:
-    from handlers.comm.command import CommRequest
 
 DEFAULT_ROWS = 10
 MAX_ROWS = 50
@@ -28,22 +24,20 @@ _ICONS = {
 }
 
 
-async def run(request: CommRequest) -> None:
-    words = request.args.split()
+async def run(call: Call, services: Services) -> None:
+    words = call.args.split()
     if len(words) > 1 or (words and not words[0].isdecimal()):
-        await request.ack(text=f":warning: `{escape(request.args[:40])}` is not a number of rows.\n{USAGE}")
+        await call.ack(text=f":warning: `{escape(call.args[:40])}` is not a number of rows.\n{USAGE}")
         return
     rows = min(max(int(words[0]) if words else DEFAULT_ROWS, 1), MAX_ROWS)
-    await request.ack()
-    services, command = request.services, request.command
-    actor = Actor(command["user_id"], command.get("user_name", ""), command.get("team_id"),
-                  command.get("channel_id"))
+    await call.ack()
+    actor = call.actor
     everyone = (await services.access.decide("audit.read", actor.user_id, actor.channel_id)).allowed
     entries = await services.audit.query(users=() if everyone else (actor.user_id,), limit=rows)
     if everyone:
         await services.audit.record("audit.read", AuditOutcome.OK, actor, arguments={"rows": rows},
-                                    attempt_id=request.context.get(ATTEMPT_KEY))
-    await request.respond(response_type="ephemeral", replace_original=False,
+                                    attempt_id=call.attempt_id)
+    await call.respond(response_type="ephemeral", replace_original=False,
                           text=f"Audit log: {len(entries)} entries", blocks=audit_blocks(entries, everyone, rows))
 
 

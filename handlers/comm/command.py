@@ -1,4 +1,4 @@
-"""/comm: one slash command whose sub-commands live in their own modules (``audit`` in handlers/audit.py).
+"""/comm: one slash command whose sub-commands live in their own modules (``audit``, ``upsert``).
 
 To add a sub-command, add a :class:`SubCommand` to :data:`SUBCOMMANDS`: its access action (DESIGN.md's name,
 or ``OPEN`` when it is harmless for everyone), one usage line, and the coroutine that serves it. ``ROUTES`` is
@@ -12,33 +12,23 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.actor import Actor
 from bot.services import Services
 from handlers.comm import audit
 from handlers.comm import upsert as comm_upsert
-from handlers.middleware.authorize import ANY, HELP_WORDS, OPEN, Routes
-
-
-@dataclass(frozen=True)
-class CommRequest:
-    """Everything a sub-command gets: ``args`` is the text after the sub-command's name."""
-
-    services: Services
-    args: str
-    command: dict[str, Any]
-    ack: AsyncAck
-    respond: AsyncRespond
-    client: AsyncWebClient
-    context: AsyncBoltContext
+from handlers.middleware.authorize import ANY, HELP_WORDS, OPEN, Routes, merge_routes
+from handlers.middleware.call import Call
+from handlers.middleware.early_ack import Listeners
 
 
 @dataclass(frozen=True)
 class SubCommand:
     action: str
     usage: str
-    run: Callable[[CommRequest], Awaitable[None]]
+    run: Callable[[Call, Services], Awaitable[None]]
 
 
 SUBCOMMANDS: dict[str, SubCommand] = {
@@ -47,8 +37,12 @@ SUBCOMMANDS: dict[str, SubCommand] = {
     "upsert": SubCommand("comm.upsert", comm_upsert.USAGE, comm_upsert.run),
 }
 
-# Any other first word only ever gets the usage below, so it is open too.
-ROUTES = Routes(commands={"/comm": {**{name: sub.action for name, sub in SUBCOMMANDS.items()}, ANY: OPEN}})
+# Any other first word only ever gets the usage below, so it is open too. The upsert form's own buttons and
+# submission are routed with it.
+ROUTES = merge_routes([
+    Routes(commands={"/comm": {**{name: sub.action for name, sub in SUBCOMMANDS.items()}, ANY: OPEN}}),
+    comm_upsert.ROUTES,
+])
 
 
 def usage(unknown: str | None = None) -> str:
@@ -58,13 +52,16 @@ def usage(unknown: str | None = None) -> str:
     return intro + "*Usage:*\n" + "\n".join(lines)
 
 
-def register(app: AsyncApp, services: Services) -> None:
+def register(app: Listeners, services: Services) -> None:
     @app.command("/comm")
     async def comm(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient,
-                   context: AsyncBoltContext) -> None:
+                   actor: Actor, attempt_id: str) -> None:
         word, _, rest = (command.get("text") or "").strip().partition(" ")
         sub = SUBCOMMANDS.get(word.lower())
         if sub is None:
             await ack(text=usage(None if word.lower() in HELP_WORDS else word[:40]))
             return
-        await sub.run(CommRequest(services, rest.strip(), command, ack, respond, client, context))
+        call = Call(actor, attempt_id, ack, respond, client, args=rest.strip(), trigger_id=command.get("trigger_id"))
+        await sub.run(call, services)
+
+    comm_upsert.register(app, services)

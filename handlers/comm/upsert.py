@@ -19,9 +19,9 @@ import itertools
 import logging
 from collections import OrderedDict
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.async_app import AsyncAck
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -60,10 +60,9 @@ from handlers.comm.upsert_blocks import (
     text_errors,
     unread_text,
 )
-from handlers.middleware.authorize import ATTEMPT_KEY, Routes
-
-if TYPE_CHECKING:
-    from handlers.comm.command import CommRequest
+from handlers.middleware.authorize import Routes
+from handlers.middleware.call import Call
+from handlers.middleware.early_ack import Listeners
 
 log = logging.getLogger("commops.handlers.comm_upsert")
 
@@ -87,14 +86,11 @@ def _service(services: Services) -> CommunicationsService:
     return services.communications
 
 
-async def run(request: CommRequest) -> None:
-    command = request.command
-    actor = Actor(command["user_id"], command.get("user_name", ""), command.get("team_id"),
-                  command.get("channel_id"))
-    if "=" in request.args:
-        await _one_line(request, actor)
+async def run(call: Call, services: Services) -> None:
+    if "=" in call.args:
+        await _one_line(call, services)
         return
-    words = request.args.split()
+    words = call.args.split()
     ids: tuple[int, int] | None = None
     wanted = words[2].upper() if len(words) == 3 else None
     if words:
@@ -105,24 +101,25 @@ async def run(request: CommRequest) -> None:
             problems.append(f"After the two ids, give at most a type ({', '.join(COMMUNICATION_TYPES)}); write the "
                             "other fields as key=value.")
         if problems:
-            await request.ack(text=":warning: " + " ".join(problems) + f"\n{USAGE}")
+            await call.ack(text=":warning: " + " ".join(problems) + f"\n{USAGE}")
             return
         assert group_id is not None and target_id is not None
         ids = group_id, target_id
-    await request.ack()
-    await _open_form(request.client, _service(request.services), command, ids, wanted)
+    await call.ack()
+    await _open_form(call, _service(services), ids, wanted)
 
 
-async def _open_form(client: AsyncWebClient, service: CommunicationsService, command: dict[str, Any],
-                     ids: tuple[int, int] | None, wanted: str | None) -> None:
-    meta = FormMeta(channel_id=command.get("channel_id"), basis=basis_of(Draft()))
+async def _open_form(call: Call, service: CommunicationsService, ids: tuple[int, int] | None,
+                     wanted: str | None) -> None:
+    client, actor = call.client, call.actor
+    meta = FormMeta(channel_id=actor.channel_id, basis=basis_of(Draft()))
     shown = service.known_channels()
     first = loading_view(meta, *ids) if ids else form_view(meta, Draft(), shown)
     try:
-        opened = await client.views_open(trigger_id=command["trigger_id"], view=first)
+        opened = await client.views_open(trigger_id=call.trigger_id or "", view=first)
     except SlackApiError as error:
         log.warning("could not open the upsert form: %s", error.response.get("error"))
-        await client.chat_postEphemeral(channel=command["channel_id"], user=command["user_id"],
+        await client.chat_postEphemeral(channel=actor.channel_id or actor.user_id, user=actor.user_id,
                                         text=":warning: Slack did not let me open the form in time; run the "
                                              "command again.")
         return
@@ -240,23 +237,22 @@ async def _follow(client: AsyncWebClient, service: CommunicationsService, refill
         return
 
 
-async def _one_line(request: CommRequest, actor: Actor) -> None:
-    service = _service(request.services)
-    attempt_id = request.context.get(ATTEMPT_KEY)
+async def _one_line(call: Call, services: Services) -> None:
+    service, actor, attempt_id = _service(services), call.actor, call.attempt_id
     try:
-        upsert = validate(parse_text(request.args), service.known_channels())
+        upsert = validate(parse_text(call.args), service.known_channels())
     except Invalid as invalid:
-        await request.ack(text=text_errors(invalid, USAGE))
-        await service.record_invalid(actor, {"text": request.args}, invalid, attempt_id)
+        await call.ack(text=text_errors(invalid, USAGE))
+        await service.record_invalid(actor, {"text": call.args}, invalid, attempt_id)
         return
-    await request.ack(text=f"Saving the {upsert.items[0].communication_type} communication of target "
+    await call.ack(text=f"Saving the {upsert.items[0].communication_type} communication of target "
                            f"{upsert.target_id} in group {upsert.group_id}…")
     outcome = await service.upsert(upsert, actor, attempt_id=attempt_id)
     if outcome.error is not None:
-        await request.respond(response_type="ephemeral", replace_original=False,
-                              text=f":x: {failure_text(outcome.error)}")
+        await call.respond(response_type="ephemeral", replace_original=False,
+                           text=f":x: {failure_text(outcome.error)}")
         return
-    await _confirm(request.client, actor, outcome, await service.channels())
+    await _confirm(call.client, actor, outcome, await service.channels())
 
 
 async def _confirm(client: AsyncWebClient, actor: Actor, outcome: UpsertOutcome,
@@ -273,7 +269,7 @@ async def _confirm(client: AsyncWebClient, actor: Actor, outcome: UpsertOutcome,
     return str((await client.chat_postMessage(channel=actor.user_id, text=text, blocks=blocks))["channel"])
 
 
-def register(app: AsyncApp, services: Services) -> None:
+def register(app: Listeners, services: Services) -> None:
     refills = _Refills()
 
     async def changed(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -284,16 +280,12 @@ def register(app: AsyncApp, services: Services) -> None:
         app.action(action_id)(changed)
 
     @app.view(CALLBACK)
-    async def submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient,
-                        context: AsyncBoltContext) -> None:
+    async def submitted(ack: AsyncAck, view: dict[str, Any], client: AsyncWebClient, actor: Actor,
+                        attempt_id: str) -> None:
         service = _service(services)
         meta = FormMeta.load(view.get("private_metadata"))
-        user = body.get("user") or {}
-        actor = Actor(str(user.get("id", "")), str(user.get("username") or user.get("name") or ""),
-                      user.get("team_id"), meta.channel_id)
         draft = read_form((view.get("state") or {}).get("values") or {})
         channels = service.known_channels()
-        attempt_id = context.get(ATTEMPT_KEY)
         try:
             upsert = validate(draft, channels)
         except Invalid as invalid:

@@ -27,7 +27,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.access.policy import CHANGES_DATA, AccessControl, Decision
+from bot.access.policy import CHANGES_DATA, AccessControl, Decision, require_known
 from bot.actor import Actor
 from bot.audit.log import AuditLog, AuditOutcome, new_attempt_id
 from bot.background import BackgroundWork
@@ -37,8 +37,11 @@ log = logging.getLogger("commops.authorize")
 OPEN = "open"  # a route target: harmless for everyone (usage, the caller's own data); no grant needed
 ANY = "*"  # in a command's table: any first word not listed
 HELP_WORDS = frozenset({"", "help", "-h", "--help", "?"})
-ATTEMPT_KEY = "attempt_id"  # Bolt context keys the middleware sets for the listeners
+# Bolt context keys the middleware sets; listeners name them as arguments (``actor: Actor, attempt_id: str``).
+ACTOR_KEY = "actor"
+ATTEMPT_KEY = "attempt_id"
 DECISION_KEY = "access_decision"
+
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,8 @@ class Routes:
 
 
 def merge_routes(parts: Iterable[Routes]) -> Routes:
-    """One table from every handler module's; a key claimed twice is a programming error."""
+    """One table from every family's. A key claimed twice, or an action the policy does not know
+    (:class:`bot.access.policy.UnknownAction`), stops the start rather than deny those requests at run time."""
     commands: dict[str, dict[str, str]] = {}
     actions: dict[str, str] = {}
     views: dict[str, str] = {}
@@ -62,6 +66,9 @@ def merge_routes(parts: Iterable[Routes]) -> Routes:
             _add(table, words, f"command {command}")
         _add(actions, part.actions, "action_id")
         _add(views, part.views, "callback_id")
+    routed = [*(action for table in commands.values() for action in table.values()), *actions.values(),
+              *views.values()]
+    require_known(action for action in routed if action != OPEN)
     return Routes(commands, actions, views)
 
 
@@ -223,6 +230,7 @@ def install(app: AsyncApp, *, access: AccessControl, audit: AuditLog, routes: Ro
             allowed = False
         if allowed:
             context[ATTEMPT_KEY] = new_attempt_id()
+            context[ACTOR_KEY] = actor_of(body, context, channel)
             context[DECISION_KEY] = decision
             await next_()
             return response

@@ -1,22 +1,28 @@
 """Answer Slack the moment a listener calls ``ack()``, and let the listener go on in the background.
 
 Bolt's own way (``process_before_response=False``) checks for the ack every 10 ms, which puts up to 10 ms on
-every request. Here the app runs with ``process_before_response=True`` and each listener is wrapped: the wrapper
-starts the listener as a task and returns as soon as the listener acks (an event, not polling), so Bolt sends
-the ack right away while the work continues. A failure before the ack is re-raised to Bolt's error handler; one
-after it is logged and the user is told, since Bolt no longer watches the task.
+every request. Here the app runs with ``process_before_response=True`` and every listener is registered through
+:class:`Listeners`, which wraps it: the wrapper starts the listener as a task and returns as soon as the listener
+acks (an event, not polling), so Bolt sends the ack right away while the work continues. A failure before the
+ack is re-raised to Bolt's error handler; one after it is logged and the user is told, since Bolt no longer
+watches the task.
+
+The wrapper is an ordinary Bolt listener that asks for Bolt's documented ``args`` argument (every argument Bolt
+can give, plus the context) and hands the wrapped listener the ones it names, so nothing here depends on Bolt's
+private attributes.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
+import inspect
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.listener.async_listener import AsyncCustomListener
+from slack_bolt.kwargs_injection.async_args import AsyncArgs
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.background import BackgroundWork
 
@@ -25,6 +31,9 @@ log = logging.getLogger("commops.early_ack")
 ACK_DEADLINE = 2.5  # seconds; Slack gives up at 3
 LATE_FAILURE = (":boom: Something went wrong on our side after your request was accepted; it may be incomplete. "
                 "Check the result before trying again, and tell the bot's operators if it keeps happening.")
+
+Listener = Callable[..., Awaitable[Any]]
+L = TypeVar("L", bound=Listener)
 
 
 class _SignallingAck:
@@ -44,57 +53,95 @@ class _SignallingAck:
         return getattr(self._ack, name)
 
 
-def _ack_early(listener: Callable[..., Awaitable[Any]], background: BackgroundWork) -> Callable[..., Awaitable[Any]]:
-    @functools.wraps(listener)
-    async def wrapper(**kwargs: Any) -> None:
-        ack = kwargs.get("ack")
-        signal = _SignallingAck(ack) if ack is not None else None
-        if signal is not None:
-            kwargs["ack"] = signal
-        acked = asyncio.ensure_future(signal.done.wait()) if signal is not None else None
-        task = background.spawn(_run(listener, kwargs, signal), name=getattr(listener, "__name__", "listener"))
-        waiting: set[asyncio.Future[Any]] = {task, *([acked] if acked else [])}
-        await asyncio.wait(waiting, timeout=ACK_DEADLINE, return_when=asyncio.FIRST_COMPLETED)
-        if acked is not None and not acked.done():
+def _arguments(listener: Listener, args: AsyncArgs, ack: _SignallingAck) -> dict[str, Any]:
+    """What ``listener`` names, from Bolt's arguments or (the actor, the attempt id) the request's context."""
+    wanted = inspect.signature(listener).parameters
+    given: dict[str, Any] = {}
+    for name in wanted:
+        if name == "ack":
+            given[name] = ack
+        elif hasattr(args, name):
+            given[name] = getattr(args, name)
+        elif name in args.context:
+            given[name] = args.context[name]
+        else:
+            raise TypeError(f"{getattr(listener, '__name__', 'listener')} asks for {name!r}, which neither Bolt nor "
+                            "the authorize middleware provides")
+    return given
+
+
+def ack_early(listener: Listener, background: BackgroundWork) -> Listener:
+    name = getattr(listener, "__name__", "listener")
+
+    async def answer_at_ack(args: AsyncArgs) -> None:
+        signal = _SignallingAck(args.ack)
+        task = background.spawn(_run(listener, _arguments(listener, args, signal), signal, args), name=name)
+        acked = asyncio.ensure_future(signal.done.wait())
+        await asyncio.wait({task, acked}, timeout=ACK_DEADLINE, return_when=asyncio.FIRST_COMPLETED)
+        if not acked.done():
             acked.cancel()
-        failed_before_ack = not (signal and signal.done.is_set())
+        failed_before_ack = not signal.done.is_set()
         if task.done() and not task.cancelled() and task.exception() is not None and failed_before_ack:
             raise task.exception()  # type: ignore[misc]  # Bolt's error handler answers
 
-    return wrapper
+    answer_at_ack.__name__ = answer_at_ack.__qualname__ = name
+    return answer_at_ack
 
 
-async def _run(listener: Callable[..., Awaitable[Any]], kwargs: dict[str, Any], signal: _SignallingAck | None) -> None:
+async def _run(listener: Listener, kwargs: dict[str, Any], signal: _SignallingAck, args: AsyncArgs) -> None:
     try:
         await listener(**kwargs)
     except Exception:
-        if signal is None or not signal.done.is_set():
+        if not signal.done.is_set():
             raise  # the wrapper re-raises it to Bolt (or, past the deadline, BackgroundWork logs it)
         log.exception("%s failed after acknowledging", getattr(listener, "__name__", "listener"))
         try:
-            await _tell_late_failure(kwargs)
+            await _tell_late_failure(args)
         except Exception:  # best effort; the failure is logged above
             log.warning("could not tell the user about the failure")
 
 
-async def _tell_late_failure(kwargs: dict[str, Any]) -> None:
+async def _tell_late_failure(args: AsyncArgs) -> None:
     """Through the response URL when there is one; a modal (which has none) is replaced by the notice, so it
     is not left saying "Saving…" forever."""
-    respond, body, client = kwargs.get("respond"), kwargs.get("body") or {}, kwargs.get("client")
-    if body.get("response_url") and respond is not None:
-        await respond(response_type="ephemeral", replace_original=False, text=LATE_FAILURE)
+    body = args.body or {}
+    if body.get("response_url") and args.respond is not None:
+        await args.respond(response_type="ephemeral", replace_original=False, text=LATE_FAILURE)
         return
     view = body.get("view") or {}
-    if view.get("id") and client is not None:
-        await client.views_update(view_id=view["id"], view={
+    if view.get("id"):
+        await args.client.views_update(view_id=view["id"], view={
             "type": "modal", "title": {"type": "plain_text", "text": "commops"},
             "close": {"type": "plain_text", "text": "Close"},
             "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": LATE_FAILURE}}],
         })
 
 
-def install(app: AsyncApp, background: BackgroundWork) -> None:
-    """Wrap every listener registered so far. Call after all ``register`` calls."""
-    for listener in app._async_listeners:
-        if isinstance(listener, AsyncCustomListener):
-            listener.ack_function = _ack_early(listener.ack_function, background)
+class Listeners:
+    """The one way a family registers its listeners: each answers Slack at its ``ack()`` and goes on as work
+    that the bot tracks and drains at shutdown. Listeners may name Bolt's arguments and the context's
+    ``actor`` and ``attempt_id`` (set by the authorize middleware)."""
+
+    def __init__(self, app: AsyncApp, background: BackgroundWork) -> None:
+        self._app = app
+        self._background = background
+
+    @property
+    def client(self) -> AsyncWebClient:
+        return self._app.client
+
+    def _register(self, bolt_decorator: Callable[[Listener], Any]) -> Callable[[L], L]:
+        def register(listener: L) -> L:
+            bolt_decorator(ack_early(listener, self._background))
+            return listener
+
+        return register
+
+    def command(self, name: str) -> Callable[[L], L]:
+        return self._register(self._app.command(name))
+
+    def action(self, action_id: str) -> Callable[[L], L]:
+        return self._register(self._app.action(action_id))
+
+    def view(self, callback_id: str) -> Callable[[L], L]:
+        return self._register(self._app.view(callback_id))

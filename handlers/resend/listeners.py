@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -13,7 +13,8 @@ from bot.actor import Actor
 from bot.audit.log import AuditOutcome
 from bot.resend.service import USAGE, UsageError, parse_anyway_value, parse_message_ids
 from bot.services import Services
-from handlers.middleware.authorize import ANY, ATTEMPT_KEY, Routes
+from handlers.middleware.authorize import ANY, Routes
+from handlers.middleware.early_ack import Listeners
 from handlers.resend.blocks import RESEND_ANYWAY, after_anyway, result_blocks, summary_text
 
 log = logging.getLogger("commops.handlers.resend")
@@ -25,28 +26,26 @@ FAILED_REPLY = ("Something went wrong on our side while resending; the ids above
 ROUTES = Routes(commands={"/resend": {ANY: "resend"}}, actions={RESEND_ANYWAY: "resend"})
 
 
-def register(app: AsyncApp, services: Services) -> None:
+def register(app: Listeners, services: Services) -> None:
     @app.command("/resend")
-    async def resend_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond,
-                             context: AsyncBoltContext, client: AsyncWebClient) -> None:
+    async def resend_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, actor: Actor,
+                             attempt_id: str, client: AsyncWebClient) -> None:
         text = (command.get("text") or "").strip()
         if text.lower() in ("", "help", "-h", "--help", "?"):
             await ack(text=USAGE if text else f"{UsageError('Give at least one message id.')}\n\n{USAGE}")
             return
-        actor = Actor(command["user_id"], command.get("user_name", ""), command.get("team_id"),
-                      command.get("channel_id"))
         try:
             ids = parse_message_ids(text)
         except UsageError as error:
             await ack(text=f":warning: {error}\n\n{USAGE}")
             await services.audit.record("resend", AuditOutcome.INVALID, actor, arguments={"text": text},
-                                        error=str(error), attempt_id=context.get(ATTEMPT_KEY))
+                                        error=str(error), attempt_id=attempt_id)
             return
         noun = f"message {ids[0]}" if len(ids) == 1 else f"{len(ids)} messages"
         await ack(text=f"Resending {noun}…")
         started = services.clock()
         try:
-            outcomes = await services.resend.resend_many(ids, actor, attempt_id=context.get(ATTEMPT_KEY))
+            outcomes = await services.resend.resend_many(ids, actor, attempt_id=attempt_id)
         except Exception:
             log.exception("resend of %s failed unexpectedly", ids)
             await respond(response_type="ephemeral", text=FAILED_REPLY)
@@ -64,11 +63,8 @@ def register(app: AsyncApp, services: Services) -> None:
 
     @app.action(RESEND_ANYWAY)
     async def resend_anyway(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
-                            context: AsyncBoltContext) -> None:
+                            actor: Actor, attempt_id: str) -> None:
         await ack()
-        user = body.get("user", {})
-        actor = Actor(user.get("id", ""), user.get("username") or user.get("name", ""), user.get("team_id"),
-                      (body.get("channel") or {}).get("id"))
         try:
             chosen = parse_anyway_value(str(action.get("value", "")))
         except UsageError as error:
@@ -76,10 +72,10 @@ def register(app: AsyncApp, services: Services) -> None:
                           text=":warning: That button carries no valid message ids; run /resend again.")
             await services.audit.record("resend", AuditOutcome.INVALID, actor,
                                         arguments={"value": str(action.get("value", "")), "force": True},
-                                        error=str(error), attempt_id=context.get(ATTEMPT_KEY))
+                                        error=str(error), attempt_id=attempt_id)
             return
         outcomes = await services.resend.resend_many(list(chosen), actor, overriding=chosen,
-                                                     attempt_id=context.get(ATTEMPT_KEY))
+                                                     attempt_id=attempt_id)
         blocks = (body.get("message") or {}).get("blocks") or []
         updated = after_anyway(blocks, action.get("block_id", ""), outcomes, actor.user_id, services.clock())
         await respond(replace_original=True, text=summary_text(outcomes), blocks=updated)

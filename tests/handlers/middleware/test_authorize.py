@@ -16,16 +16,18 @@ from urllib.parse import urlencode
 
 import aiohttp
 import pytest
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.access.policy import build_access
-from bot.app import FAMILIES, dispatch
+from bot.access.policy import UnknownAction, build_access
+from bot.actor import Actor
+from bot.app import dispatch
 from bot.audit.log import AuditEntry, AuditLog
 from bot.devtools import slack_payloads as payloads
 from bot.devtools.slack_emulator import SlackEmulator
 from bot.store.engine import Store
-from handlers.middleware.authorize import ANY, ATTEMPT_KEY, OPEN, Routes, install, merge_routes, resolve
+from handlers.families import FAMILIES
+from handlers.middleware.authorize import ANY, OPEN, Routes, install, merge_routes, resolve
 
 SECRET = "unit-signing-secret"
 OPS, ELSEWHERE = "C0OPS0001", "C0RANDOM1"
@@ -68,6 +70,7 @@ class Harness:
     audit: AuditLog
     ran: list[str] = field(default_factory=list)
     attempts: list[str] = field(default_factory=list)
+    actors: list[Actor] = field(default_factory=list)
 
     async def send(self, body: str) -> tuple[int, Any]:
         response = await dispatch(self.app, body, payloads.sign(body, SECRET))
@@ -147,9 +150,10 @@ async def _harness(tmp_path: Path, policy: Path | None) -> AsyncIterator[Harness
 
 
 def _listeners(app: AsyncApp, harness: Harness) -> None:
-    async def ran(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
+    async def ran(ack: AsyncAck, body: dict[str, Any], actor: Actor, attempt_id: str) -> None:
         harness.ran.append(str(body.get("command") or body.get("type")))
-        harness.attempts.append(str(context.get(ATTEMPT_KEY)))
+        harness.attempts.append(attempt_id)
+        harness.actors.append(actor)
         await ack()
 
     for command in ("/resend", "/campaign", "/comm", "/secret"):
@@ -184,6 +188,11 @@ def test_the_real_handler_modules_route_what_they_register() -> None:
     assert routes.commands["/comm"]["audit"] == OPEN
 
 
+def test_a_route_naming_an_action_the_policy_does_not_know_stops_the_start() -> None:
+    with pytest.raises(UnknownAction, match=r"campaign\.frobnicate.*add them to bot/access/policy\.py ACTIONS"):
+        merge_routes([ROUTES, Routes(actions={"campaign.frob": "campaign.frobnicate"})])
+
+
 def test_a_key_routed_twice_is_refused() -> None:
     with pytest.raises(ValueError, match=r"'resend\.anyway' is routed to both"):
         merge_routes([ROUTES, Routes(actions={"resend.anyway": "alerts.resend"})])
@@ -195,6 +204,7 @@ def test_a_key_routed_twice_is_refused() -> None:
 async def test_a_granted_command_reaches_its_listener_with_an_attempt_id(harness: Harness) -> None:
     assert (await harness.command("/resend", "42"))[0] == 200
     assert harness.ran == ["/resend"] and len(harness.attempts[0]) == 32
+    assert harness.actors[0].user_id == ALICE[0] and harness.actors[0].channel_id is not None
 
 
 async def test_a_denied_command_is_answered_only_to_the_user_audited_and_not_run(harness: Harness) -> None:

@@ -14,7 +14,7 @@ from bot.app import dispatch
 from bot.background import BackgroundWork
 from bot.devtools import slack_payloads as payloads
 from bot.devtools.slack_emulator import SlackEmulator
-from handlers.middleware import early_ack
+from handlers.middleware.early_ack import Listeners
 
 SECRET = "early-ack-secret"
 
@@ -29,16 +29,15 @@ async def slack() -> AsyncIterator[SlackEmulator]:
 def app_with(slack: SlackEmulator, register: Any) -> tuple[AsyncApp, BackgroundWork]:
     app = AsyncApp(client=AsyncWebClient(token="xoxb-early", base_url=slack.api_url), signing_secret=SECRET,
                    process_before_response=True)
-    register(app)
     background = BackgroundWork()
-    early_ack.install(app, background)
+    register(Listeners(app, background))
     return app, background
 
 
 async def test_the_ack_is_answered_before_the_work_finishes(slack: SlackEmulator) -> None:
     release = asyncio.Event()
 
-    def register(app: AsyncApp) -> None:
+    def register(app: Listeners) -> None:
         @app.command("/slow")
         async def slow(ack: AsyncAck) -> None:
             await ack(text="on it")
@@ -55,7 +54,7 @@ async def test_the_ack_is_answered_before_the_work_finishes(slack: SlackEmulator
 
 
 async def test_a_form_that_fails_after_its_ack_is_not_left_saying_saving(slack: SlackEmulator) -> None:
-    def register(app: AsyncApp) -> None:
+    def register(app: Listeners) -> None:
         @app.view("form")
         async def submitted(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
             await ack(response_action="update", view={"type": "modal", "title": {"type": "plain_text", "text": "x"},
