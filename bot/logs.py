@@ -46,7 +46,7 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
 
 def known_secrets(settings: Settings) -> list[str]:
     """Every secret the settings hold, plus what the bot derives from them and sends instead: the md5 of the
-    Capillary password and the Basic header made of it (see bot/capillary/auth.py)."""
+    Capillary password and the Basic header made of it (see bot/vendors/capillary/auth.py)."""
     values = [settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token,
               settings.capillary_password, settings.capillary_oauth_key, settings.capillary_oauth_secret,
               settings.comm_api_token]

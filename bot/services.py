@@ -14,7 +14,7 @@ from bot.logs import known_secrets
 from bot.resend.service import ResendService
 from bot.settings import Settings
 from bot.store.engine import Store
-from bot.target_comms.service import CommunicationsService
+from bot.target_comms.service import TargetCommsService
 from bot.vendors.capillary import CapillaryClient
 from bot.vendors.comm import CommClient
 
@@ -35,7 +35,7 @@ class Services:
     comm: CommClient | None = None  # None when COMM_API_TOKEN is unset: /campaign then says so
     campaigns: CampaignService | None = None
     background: BackgroundWork = field(default_factory=BackgroundWork)  # work still running after its ack
-    communications: CommunicationsService | None = None  # /comm upsert; build_services always sets it
+    target_comms: TargetCommsService | None = None  # /comm upsert; build_services always sets it
 
     async def aclose(self) -> None:
         await self.capillary.aclose()
@@ -66,5 +66,5 @@ async def build_services(settings: Settings, *, clock: Callable[[], datetime] = 
         clock=clock,
         comm=comm,
         campaigns=CampaignService(comm, audit=audit, clock=clock) if comm is not None else None,
-        communications=CommunicationsService(capillary, audit=audit, zone=settings.tz),
+        target_comms=TargetCommsService(capillary, audit=audit, zone=settings.tz),
     )

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from bot.actor import Actor
 from bot.alerts.domain import DigestItem
 from bot.alerts.outbox import Outbox, as_item
-from bot.resend.service import Outcome, PriorResend, ResendService
+from bot.resend.service import PriorResend, ResendService, ResendStatus
 from bot.store.engine import Store
 from bot.store.tables import AlertItem
 
@@ -73,11 +73,11 @@ class AlertActions:
         outcome = await self._resend.resend_one(row.message_id, actor, action=ACTION, attempt_id=attempt_id,
                                                 final_once_resent=True)
         message_id = row.message_id
-        if outcome.outcome is Outcome.RESENT and outcome.result is not None:
+        if outcome.outcome is ResendStatus.RESENT and outcome.result is not None:
             await self.outbox.record_resend(message_id, user_id=actor.user_id, at=outcome.at,
                                             resent_id=outcome.result.resent_message_id, error=None)
             result = Result.RESENT
-        elif outcome.outcome is Outcome.DUPLICATE and outcome.prior is not None:
+        elif outcome.outcome is ResendStatus.DUPLICATE and outcome.prior is not None:
             prior = outcome.prior
             if prior.state != "resent":
                 return ItemResult(message_id, Result.BUSY, as_item(row), prior)

@@ -1,7 +1,7 @@
 """The audit log: every attempt at an action, allowed or denied, one row each, in the store.
 
 Who writes what:
-- the access middleware (handlers/authorize.py) writes every denial;
+- the access middleware (handlers/middleware/authorize.py) writes every denial;
 - the service that does the work writes the outcome of every allowed attempt. A multi-id ``/resend`` writes
   one row per message id (each id has its own outcome, vendor ids and latency); the rows of one Slack request
   share an ``attempt_id``.

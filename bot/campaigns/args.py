@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.errors import UsageError
 from bot.vendors.comm.models import Campaign
 
 VERBS = ("status", "list", "pause", "resume", "stop", "help")
@@ -27,10 +28,6 @@ USAGE = (
     "<campaign> is the campaign's id or its name: exact, any case, or the start of it; put a name with "
     "spaces in quotes, e.g. `/campaign pause \"Weekly Digest\"`."
 )
-
-
-class UsageError(ValueError):
-    """The text is not a valid ``/campaign`` command; ``str(error)`` says what is wrong."""
 
 
 def is_uuid(text: str) -> bool:

@@ -29,13 +29,20 @@ from bot.vendors.errors import RateLimited, VendorError
 
 log = logging.getLogger("commops.campaigns")
 
-__all__ = ["AmbiguousCampaign", "CampaignList", "CampaignService", "NoSuchCampaign", "Outcome", "StopOutcome",
-           "ToggleOutcome"]
+__all__ = [
+    "AmbiguousCampaign",
+    "CampaignList",
+    "CampaignService",
+    "ChangeStatus",
+    "NoSuchCampaign",
+    "StopOutcome",
+    "ToggleOutcome",
+]
 
 Notify = Callable[[str], Awaitable[None]]
 
 
-class Outcome(enum.StrEnum):
+class ChangeStatus(enum.StrEnum):
     CHANGED = "changed"  # saved, and a fresh read shows exactly what was saved
     ALREADY = "already"  # the flags were already where the operation puts them: nothing sent
     NOT_PAUSABLE = "not_pausable"  # no flag to flip (a manual campaign): nothing sent
@@ -48,7 +55,7 @@ class Outcome(enum.StrEnum):
 @dataclass(frozen=True)
 class ToggleOutcome:
     op: Op
-    outcome: Outcome
+    outcome: ChangeStatus
     campaign_id: str
     actor: Actor
     at: datetime
@@ -104,7 +111,7 @@ class CampaignService:
     # Reading ------------------------------------------------------------------------------------------------
 
     async def find(self, ref: str) -> Campaign:
-        """The campaign ``ref`` names (id, or name as in :func:`bot.campaign_args.pick`).
+        """The campaign ``ref`` names (id, or name as in :func:`bot.campaigns.args.pick`).
 
         Raises :class:`NoSuchCampaign`, :class:`AmbiguousCampaign` or a :class:`VendorError`."""
         if is_uuid(ref):
@@ -164,7 +171,7 @@ class CampaignService:
             async with self._locks[campaign_id]:
                 result = await self._toggle_once(campaign_id, op, actor)
                 error = result.error
-                if (result.outcome is Outcome.FAILED and isinstance(error, RateLimited)
+                if (result.outcome is ChangeStatus.FAILED and isinstance(error, RateLimited)
                         and error.retry_after is not None and error.retry_after <= self._max_wait):
                     # A 429 on the save means Comm did not act on it: start over from a fresh read after the wait.
                     if notify is not None:
@@ -186,30 +193,31 @@ class CampaignService:
         return result
 
     async def _toggle_once(self, campaign_id: str, op: Op, actor: Actor) -> ToggleOutcome:
-        start = ToggleOutcome(op, Outcome.FAILED, campaign_id, actor, self._clock())
+        start = ToggleOutcome(op, ChangeStatus.FAILED, campaign_id, actor, self._clock())
         try:
             current = await self._comm.get_campaign(campaign_id)
         except VendorError as error:
-            return self._end(start, Outcome.FAILED, error=error)
+            return self._end(start, ChangeStatus.FAILED, error=error)
         planned: Plan = plan(current, op)
         if not planned.pausable:
-            return self._end(start, Outcome.NOT_PAUSABLE, campaign=current)
+            return self._end(start, ChangeStatus.NOT_PAUSABLE, campaign=current)
         if planned.nothing_to_do:
-            return self._end(start, Outcome.ALREADY, campaign=current)
+            return self._end(start, ChangeStatus.ALREADY, campaign=current)
         start = replace(start, campaign=current, changes=planned.changes)
         body = applied(current, planned.changes)
         try:
             await self._comm.put_campaign(campaign_id, body)
         except VendorError as error:
             if not error.maybe_applied:
-                return self._end(start, Outcome.FAILED, error=error)
+                return self._end(start, ChangeStatus.FAILED, error=error)
             return await self._after_lost_answer(start, body, error)
         try:
             fresh = await self._comm.get_campaign(campaign_id)
         except VendorError as error:
-            return self._end(start, Outcome.UNVERIFIED, error=error)
+            return self._end(start, ChangeStatus.UNVERIFIED, error=error)
         found = tuple(differences(body, fresh.raw))
-        return self._end(start, Outcome.CONFLICT if found else Outcome.CHANGED, campaign=fresh, differences=found)
+        return self._end(start, ChangeStatus.CONFLICT if found else ChangeStatus.CHANGED, campaign=fresh,
+                         differences=found)
 
     async def _after_lost_answer(self, start: ToggleOutcome, body: Json, error: VendorError) -> ToggleOutcome:
         """The save may have reached Comm: read the campaign to learn whether it took effect."""
@@ -218,16 +226,16 @@ class CampaignService:
         try:
             fresh = await self._comm.get_campaign(start.campaign_id)
         except VendorError:
-            return self._end(start, Outcome.UNCERTAIN, error=error)
+            return self._end(start, ChangeStatus.UNCERTAIN, error=error)
         lost = replace(start, campaign=fresh, error=error, answer_lost=True)
         found = tuple(differences(body, fresh.raw))
         if not found:
-            return self._end(lost, Outcome.CHANGED)
+            return self._end(lost, ChangeStatus.CHANGED)
         if not differences(before.raw, fresh.raw):
-            return self._end(lost, Outcome.FAILED)  # the campaign is as it was: the save did not happen
-        return self._end(lost, Outcome.CONFLICT, differences=found)
+            return self._end(lost, ChangeStatus.FAILED)  # the campaign is as it was: the save did not happen
+        return self._end(lost, ChangeStatus.CONFLICT, differences=found)
 
-    def _end(self, start: ToggleOutcome, kind: Outcome, **changes: Any) -> ToggleOutcome:
+    def _end(self, start: ToggleOutcome, kind: ChangeStatus, **changes: Any) -> ToggleOutcome:
         return replace(start, outcome=kind, at=self._clock(), **changes)
 
     # Stopping one send --------------------------------------------------------------------------------------
@@ -252,11 +260,11 @@ class CampaignService:
 
 def _audit_outcome(item: ToggleOutcome) -> tuple[AuditOutcome, VendorError | str | None]:
     """How a pause or resume is written down; ``arguments.result`` keeps the finer outcome."""
-    if item.outcome is Outcome.NOT_PAUSABLE:
+    if item.outcome is ChangeStatus.NOT_PAUSABLE:
         return AuditOutcome.INVALID, f"send type {item.campaign.send_type if item.campaign else 'unknown'}"
-    if item.outcome is Outcome.CONFLICT:
+    if item.outcome is ChangeStatus.CONFLICT:
         return AuditOutcome.OK, "read back differs at " + ", ".join(d.name for d in item.differences[:10])
-    if item.outcome in (Outcome.FAILED, Outcome.UNCERTAIN):
+    if item.outcome in (ChangeStatus.FAILED, ChangeStatus.UNCERTAIN):
         return AuditOutcome.VENDOR_ERROR, item.error
     return AuditOutcome.OK, item.error  # changed, already, or saved but not read back (the read's error)
 

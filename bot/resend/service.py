@@ -23,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.actor import Actor
 from bot.audit.log import AuditLog, AuditOutcome
+from bot.errors import UsageError
 from bot.store.engine import Store
 from bot.store.tables import ResendClaim
 from bot.vendors.capillary import CapillaryClient, ResendResult
@@ -46,10 +47,6 @@ USAGE = (
     "The ids are the message ids shown in Member Care → Communication, e.g. `/resend 1746061653596`.\n"
     "An id resent in the last 10 minutes is not resent again unless you click *Resend anyway*."
 )
-
-
-class UsageError(ValueError):
-    """The command's text is not a list of message ids; ``str(error)`` says what is wrong."""
 
 
 def parse_message_ids(text: str) -> list[int]:
@@ -82,7 +79,7 @@ def _clip(token: str) -> str:
     return token if len(token) <= 40 else token[:37] + "…"
 
 
-class Outcome(enum.StrEnum):
+class ResendStatus(enum.StrEnum):
     RESENT = "resent"
     FAILED = "failed"
     DUPLICATE = "duplicate"  # resent recently: not sent again
@@ -102,7 +99,7 @@ class PriorResend:
 @dataclass(frozen=True)
 class ResendOutcome:
     message_id: int
-    outcome: Outcome
+    outcome: ResendStatus
     at: datetime
     result: ResendResult | None = None
     error: VendorError | None = None
@@ -179,13 +176,13 @@ class ResendService:
     async def _record(self, item: ResendOutcome, actor: Actor, *, action: str, force: bool, attempt_id: str | None,
                       latency_ms: float) -> None:
         arguments = {"message_id": item.message_id, "force": force}
-        if item.outcome is Outcome.RESENT and item.result is not None:
+        if item.outcome is ResendStatus.RESENT and item.result is not None:
             await self._audit.record(
                 action, AuditOutcome.OK, actor, arguments=arguments, org_id=item.result.org_id,
                 communication_id=item.message_id, resent_id=item.result.resent_message_id,
                 request_id=item.result.request_id, latency_ms=latency_ms, attempt_id=attempt_id,
             )
-        elif item.outcome is Outcome.DUPLICATE and item.prior is not None:
+        elif item.outcome is ResendStatus.DUPLICATE and item.prior is not None:
             prior = item.prior
             await self._audit.record(
                 action, AuditOutcome.DUPLICATE, actor, arguments=arguments, error_code=f"guard:{prior.state}",
@@ -206,7 +203,7 @@ class ResendService:
         claimed = await self._claim(message_id, actor, now, overriding=overriding,
                                     final_once_resent=final_once_resent)
         if isinstance(claimed, PriorResend):
-            return ResendOutcome(message_id, Outcome.DUPLICATE, now, prior=claimed)
+            return ResendOutcome(message_id, ResendStatus.DUPLICATE, now, prior=claimed)
         version = claimed
         try:
             result = await self._capillary.resend(message_id)
@@ -214,14 +211,14 @@ class ResendService:
             state = "uncertain" if error.maybe_applied else "failed"
             await self._settle(message_id, version, state, detail=error.sentence)
             log.info("resend %s by %s: %s (%s)", message_id, actor.user_id, state, error.kind)
-            outcome = Outcome.UNCERTAIN if error.maybe_applied else Outcome.FAILED
+            outcome = ResendStatus.UNCERTAIN if error.maybe_applied else ResendStatus.FAILED
             return ResendOutcome(message_id, outcome, self._clock(), error=error, version=version)
         except BaseException:
             await asyncio.shield(self._settle(message_id, version, "uncertain", detail="interrupted"))
             raise
         await self._settle(message_id, version, "resent", org_id=result.org_id, resent_id=result.resent_message_id)
         log.info("resend %s by %s: resent as %s", message_id, actor.user_id, result.resent_message_id)
-        return ResendOutcome(message_id, Outcome.RESENT, self._clock(), result=result)
+        return ResendOutcome(message_id, ResendStatus.RESENT, self._clock(), result=result)
 
     async def _claim(self, message_id: int, actor: Actor, now: datetime, *, overriding: int | None,
                      final_once_resent: bool) -> int | PriorResend:

@@ -26,6 +26,7 @@ from typing import Any
 
 from bot.actor import Actor
 from bot.audit.log import AuditLog, AuditOutcome
+from bot.errors import UsageError
 from bot.vendors.capillary import CapillaryClient
 from bot.vendors.capillary.loyalty import COMMUNICATION_TYPES, CommunicationItem, TargetCommunication
 from bot.vendors.errors import VendorError
@@ -52,8 +53,8 @@ TEXT_KEYS = {"type": "type", "channel": "channel", "sender": "sender", "subject"
              "offset": "offset", "offsetdays": "offset", "active": "active"}
 
 
-class Invalid(ValueError):
-    """What is wrong, field by field (field name -> sentence)."""
+class Invalid(UsageError):
+    """A form or one-line upsert that cannot be saved: what is wrong, field by field (field name -> sentence)."""
 
     def __init__(self, errors: Mapping[str, str]) -> None:
         super().__init__("; ".join(f"{name}: {text}" for name, text in errors.items()))
@@ -334,7 +335,7 @@ def localized(item: TargetCommunication, zone: tzinfo) -> TargetCommunication:
     return item.model_copy(update={"attribution": attribution.model_copy(update=update)})
 
 
-class CommunicationsService:
+class TargetCommsService:
     def __init__(self, capillary: CapillaryClient, *, audit: AuditLog, zone: tzinfo = UTC,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self._capillary = capillary

@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.campaigns.args import AmbiguousCampaign, NoSuchCampaign
 from bot.campaigns.plan import Activity, FlagChange, Op, activity, dotted, flags, not_pausable_reason, plan
-from bot.campaigns.service import CampaignList, Outcome, StopOutcome, ToggleOutcome
+from bot.campaigns.service import CampaignList, ChangeStatus, StopOutcome, ToggleOutcome
 from bot.vendors.comm.models import Campaign, PlannerData
 from handlers.ui.formatting import Block, button, confirm_dialog, context, escape, section, slack_date
 
@@ -258,39 +258,39 @@ def toggle_reply(item: ToggleOutcome) -> Reply:
     title = _title(campaign) if campaign is not None else f"campaign `{item.campaign_id}`"
     error = escape(item.error.sentence) if item.error is not None else ""
     icon = _icon(op)
-    if item.outcome is Outcome.NOT_PAUSABLE and campaign is not None:
+    if item.outcome is ChangeStatus.NOT_PAUSABLE and campaign is not None:
         return not_pausable_reply(campaign, None)
-    if item.outcome is Outcome.ALREADY and campaign is not None:
+    if item.outcome is ChangeStatus.ALREADY and campaign is not None:
         return toggle_preview(campaign, op, None)
-    if item.outcome is Outcome.FAILED:
+    if item.outcome is ChangeStatus.FAILED:
         lost = " Its answer was lost, but a fresh read shows the campaign unchanged." if item.answer_lost else ""
         return _ephemeral(f"Could not {op.value} {item.name}.", [
             section(f":x: Could not {op.value} {title}: {error}{lost}", block_id="campaign-failed")])
     lines = {
-        Outcome.CHANGED: f"{icon} {who} {op.past} {title} {when}.\n{change_lines(item.changes)}\n"
+        ChangeStatus.CHANGED: f"{icon} {who} {op.past} {title} {when}.\n{change_lines(item.changes)}\n"
                          f"_Read back from Comm: {op.past}, nothing else changed._",
-        Outcome.CONFLICT: f":warning: {who} {op.past} {title} {when}, but reading it back shows a different "
+        ChangeStatus.CONFLICT: f":warning: {who} {op.past} {title} {when}, but reading it back shows a different "
                           "campaign: someone or something changed it at the same time.\n"
                           f"{_differences(item)}\nCheck it with `/campaign status {item.campaign_id}`.",
-        Outcome.UNVERIFIED: f"{icon} {who} {op.past} {title} {when}: Comm accepted it.\n"
+        ChangeStatus.UNVERIFIED: f"{icon} {who} {op.past} {title} {when}: Comm accepted it.\n"
                             f"{change_lines(item.changes)}\n:warning: Reading it back failed ({error}); check with "
                             f"`/campaign status {item.campaign_id}`.",
-        Outcome.UNCERTAIN: f":grey_question: {who} asked to {op.value} {title} {when}: {error} Reading it back "
+        ChangeStatus.UNCERTAIN: f":grey_question: {who} asked to {op.value} {title} {when}: {error} Reading it back "
                            "failed too, so it is not known whether it is "
                            f"{op.past}. Check with `/campaign status {item.campaign_id}` before trying again.",
     }
     text = lines.get(item.outcome)
     if text is None:  # every outcome that changed nothing was answered above
         return _ephemeral(f"{op.value.capitalize()} of {item.name}: {item.outcome.value}.")
-    if item.answer_lost and item.outcome is Outcome.CHANGED:
+    if item.answer_lost and item.outcome is ChangeStatus.CHANGED:
         text += f"\n:warning: Comm's answer to the save was lost ({error}); the read-back shows it took effect."
     blocks = [section(text, block_id=f"campaign-outcome:{item.campaign_id}")]
-    if campaign is not None and item.outcome is not Outcome.UNCERTAIN:
+    if campaign is not None and item.outcome is not ChangeStatus.UNCERTAIN:
         buttons = toggle_buttons(campaign)  # after a pause: Resume (the undo), and the other way round
         if buttons:
             blocks.append({"type": "actions", "block_id": "campaign-undo", "elements": buttons})
     summary = f"{item.actor.user_name or item.actor.user_id} {op.past} {item.name}"
-    if item.outcome is not Outcome.CHANGED:
+    if item.outcome is not ChangeStatus.CHANGED:
         summary = f"{op.value.capitalize()} of {item.name}: {item.outcome.value}"
     return _in_channel(summary, blocks)
 

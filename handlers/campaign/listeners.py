@@ -1,6 +1,6 @@
-"""/campaign and its buttons: parse, acknowledge at once, call bot.campaigns, render with campaign_blocks.
+"""/campaign and its buttons: parse, acknowledge at once, call bot.campaigns, render with handlers.campaign.blocks.
 
-The access check (handlers/authorize.py) has already run when a listener starts, for the person who sent the
+The access check (handlers/middleware/authorize.py) has already run when a listener starts, for the person who sent the
 request: a Pause button in the channel is judged for whoever clicks it, not for whoever ran the command. A
 click never trusts what the message showed: the service reads the campaign again before changing it.
 """

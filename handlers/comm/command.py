@@ -32,7 +32,7 @@ class SubCommand:
 
 
 SUBCOMMANDS: dict[str, SubCommand] = {
-    # Open: everyone sees their own actions; handlers/audit.py widens it to everyone's for `audit.read`.
+    # Open: everyone sees their own actions; handlers/comm/audit.py widens it to everyone's for `audit.read`.
     "audit": SubCommand(OPEN, audit.USAGE, audit.run),
     "upsert": SubCommand("comm.upsert", comm_upsert.USAGE, comm_upsert.run),
 }

@@ -5,7 +5,7 @@ vendor call (a loading view, then ``views.update`` with today's values); a submi
 it is answered with a "saving" view and the upsert runs after, ending in one more ``views.update``.
 
 Changing the type or the channel in the open form sends a ``block_actions`` (the selects have ``dispatch_action``):
-it is acked at once, the target's communications are read again, and the form follows (``bot.communications.refill``:
+it is acked at once, the target's communications are read again, and the form follows (``target_comms.service.refill``:
 today's values of that type and channel, or empty fields for a new one, unless the person already changed fields,
 which are then kept). The update carries the view's ``hash``, so it never overwrites a view that changed meanwhile
 (a submission's "saving" view, a later change); it is retried only when what changed meanwhile was this bot's own
@@ -29,9 +29,9 @@ from bot.actor import Actor
 from bot.services import Services
 from bot.target_comms.service import (
     ACTION,
-    CommunicationsService,
     Draft,
     Invalid,
+    TargetCommsService,
     UpsertOutcome,
     basis_of,
     parse_text,
@@ -79,11 +79,11 @@ ROUTES = Routes(actions={action_id: ACTION for action_id in DISPATCH_ACTIONS}, v
 _REMEMBERED = 512  # open forms the refill bookkeeping keeps track of
 
 
-def _service(services: Services) -> CommunicationsService:
-    if services.communications is None:  # Services built by hand (tests): same wiring as build_services
-        services.communications = CommunicationsService(services.capillary, audit=services.audit,
+def _service(services: Services) -> TargetCommsService:
+    if services.target_comms is None:  # Services built by hand (tests): same wiring as build_services
+        services.target_comms = TargetCommsService(services.capillary, audit=services.audit,
                                                         zone=services.settings.tz)
-    return services.communications
+    return services.target_comms
 
 
 async def run(call: Call, services: Services) -> None:
@@ -109,7 +109,7 @@ async def run(call: Call, services: Services) -> None:
     await _open_form(call, _service(services), ids, wanted)
 
 
-async def _open_form(call: Call, service: CommunicationsService, ids: tuple[int, int] | None,
+async def _open_form(call: Call, service: TargetCommsService, ids: tuple[int, int] | None,
                      wanted: str | None) -> None:
     client, actor = call.client, call.actor
     meta = FormMeta(channel_id=actor.channel_id, basis=basis_of(Draft()))
@@ -142,7 +142,7 @@ async def _open_form(call: Call, service: CommunicationsService, ids: tuple[int,
     await client.views_update(view_id=view_id, view=view)
 
 
-async def _current(service: CommunicationsService, group_id: int,
+async def _current(service: TargetCommsService, group_id: int,
                    target_id: int) -> tuple[TargetCommunication, ...] | VendorError:
     try:
         return await service.current(group_id, target_id)
@@ -184,7 +184,7 @@ class _Refills:
         return found[1] if found is not None and found[0] == replaced_hash else None
 
 
-async def _follow(client: AsyncWebClient, service: CommunicationsService, refills: _Refills,
+async def _follow(client: AsyncWebClient, service: TargetCommsService, refills: _Refills,
                   body: Mapping[str, Any]) -> None:
     """The type or channel changed in an open form: refill it, keep what the person typed, or say why not."""
     view = body.get("view") or {}

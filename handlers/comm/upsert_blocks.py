@@ -1,9 +1,9 @@
 """How /comm upsert looks in Slack: the modal (loading, form, saving, done) and the confirmation message.
 
-The form's block ids are the field names of :class:`bot.communications.Draft`, so a field error from the
+The form's block ids are the field names of :class:`bot.target_comms.service.Draft`, so a field error from the
 validation goes straight under its field (``response_action="errors"``) and the shell can key answers by them.
 
-The type and channel selects dispatch a ``block_actions`` when changed, and the form follows (handlers/comm_upsert.py).
+The type and channel selects dispatch a ``block_actions`` when changed, and the form follows (handlers/comm/upsert.py).
 Slack keeps what the person has in an input across ``views.update`` while its block_id and action_id stay the same,
 and shows the new ``initial_value`` only when the action_id changes: so each field has two action ids, and
 :func:`action_ids` switches a field's id exactly when the form is to show it a new value.
@@ -55,7 +55,7 @@ class FormMeta(BaseModel):
     """The modal's private_metadata: where the command was typed (the access check and the confirmation use it)."""
 
     channel_id: str | None = None
-    # What the form last filled in (bot.communications.basis_of): the fields the person has not changed since.
+    # What the form last filled in (bot.target_comms.service.basis_of): the fields the person has not changed since.
     basis: dict[str, str] = Field(default_factory=dict)
 
     def dump(self) -> str:

@@ -2,7 +2,7 @@
 
 Each handler module says in its ``ROUTES`` which action (DESIGN.md's names) each of its slash sub-commands,
 buttons (by action_id) and modals (by callback_id) performs. The middleware maps the request to its action,
-asks :mod:`bot.access`, and then either passes it on (the decision and an attempt id for the audit log go into
+asks :mod:`bot.access.policy`, and then either passes it on (the decision and an attempt id for the audit log go into
 Bolt's context) or denies it: the user is told why and how to get access, the denial is audited, and no
 listener runs.
 
@@ -196,7 +196,7 @@ def _denied_view(text: str) -> dict[str, Any]:
 
 
 class SlackUsergroups:
-    """bot.access's GroupDirectory over Slack's ``usergroups.users.list``."""
+    """bot.access.policy.s GroupDirectory over Slack's ``usergroups.users.list``."""
 
     def __init__(self, client: AsyncWebClient) -> None:
         self._client = client

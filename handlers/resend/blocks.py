@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.resend.service import Outcome, ResendOutcome, anyway_value
+from bot.resend.service import ResendOutcome, ResendStatus, anyway_value
 from handlers.ui.formatting import Block, button, confirm_dialog, context, escape, section, slack_date
 
 RESEND_ANYWAY = "resend.anyway"
@@ -14,13 +14,13 @@ _MAX_BUTTONS = MAX_BLOCKS - 4  # room for the header, a grouped section and one 
 
 def outcome_line(item: ResendOutcome) -> str:
     mid = f"`{item.message_id}`"
-    if item.outcome is Outcome.RESENT and item.result is not None:
+    if item.outcome is ResendStatus.RESENT and item.result is not None:
         line = (f":white_check_mark: {mid} resent as `{item.result.resent_message_id}` "
                 f"(org {item.result.org_id}, undelivered id `{item.result.undelivered_message_id}`)")
         for warning in item.result.warnings:
             line += f"\n      :warning: Capillary warns: {escape(warning)}"
         return line
-    if item.outcome is Outcome.DUPLICATE and item.prior is not None:
+    if item.outcome is ResendStatus.DUPLICATE and item.prior is not None:
         prior = item.prior
         who = f"<@{prior.user_id}>"
         when = slack_date(prior.at)
@@ -31,7 +31,7 @@ def outcome_line(item: ResendOutcome) -> str:
         else:
             what = f"was sent to Capillary by {who} {when}, and it is not known whether it went through"
         return f":repeat: {mid} {what}. Not resent again."
-    if item.outcome is Outcome.UNCERTAIN and item.error is not None:
+    if item.outcome is ResendStatus.UNCERTAIN and item.error is not None:
         return f":grey_question: {mid}: {escape(item.error.sentence)}"
     sentence = item.error.sentence if item.error is not None else "it failed for an unknown reason."
     return f":x: {mid}: {escape(sentence)}"
@@ -39,19 +39,19 @@ def outcome_line(item: ResendOutcome) -> str:
 
 def summary_text(outcomes: list[ResendOutcome]) -> str:
     """Plain text for notifications and old clients."""
-    counts = {kind: sum(1 for item in outcomes if item.outcome is kind) for kind in Outcome}
-    parts = [f"{counts[Outcome.RESENT]} resent"]
-    if counts[Outcome.FAILED]:
-        parts.append(f"{counts[Outcome.FAILED]} failed")
-    if counts[Outcome.DUPLICATE]:
-        parts.append(f"{counts[Outcome.DUPLICATE]} resent recently, not sent again")
-    if counts[Outcome.UNCERTAIN]:
-        parts.append(f"{counts[Outcome.UNCERTAIN]} with an unknown result")
+    counts = {kind: sum(1 for item in outcomes if item.outcome is kind) for kind in ResendStatus}
+    parts = [f"{counts[ResendStatus.RESENT]} resent"]
+    if counts[ResendStatus.FAILED]:
+        parts.append(f"{counts[ResendStatus.FAILED]} failed")
+    if counts[ResendStatus.DUPLICATE]:
+        parts.append(f"{counts[ResendStatus.DUPLICATE]} resent recently, not sent again")
+    if counts[ResendStatus.UNCERTAIN]:
+        parts.append(f"{counts[ResendStatus.UNCERTAIN]} with an unknown result")
     return "Resend: " + ", ".join(parts)
 
 
 def _needs_decision(item: ResendOutcome) -> bool:
-    return item.outcome in (Outcome.DUPLICATE, Outcome.UNCERTAIN) and not (
+    return item.outcome in (ResendStatus.DUPLICATE, ResendStatus.UNCERTAIN) and not (
         item.prior is not None and item.prior.state == "pending"
     )
 

@@ -11,7 +11,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.actor import Actor
 from bot.audit.log import AuditOutcome
-from bot.resend.service import USAGE, UsageError, parse_anyway_value, parse_message_ids
+from bot.errors import UsageError
+from bot.resend.service import USAGE, parse_anyway_value, parse_message_ids
 from bot.services import Services
 from handlers.middleware.authorize import ANY, Routes
 from handlers.middleware.early_ack import Listeners

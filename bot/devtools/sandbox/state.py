@@ -90,7 +90,7 @@ class SandboxState:
 
     def add_fault(self, kind: str, *, path: str = "/", method: str | None = None, status: int | None = None,
                   code: int | None = None, times: int | None = 1, retry_after: float | None = None) -> FaultRule:
-        """Spoil the next ``times`` requests whose path starts with ``path`` (see :mod:`bot.sandbox.faults`)."""
+        """Spoil the next ``times`` requests whose path starts with ``path`` (see the faults module)."""
         rule = FaultRule(kind=kind, path=path, method=method, status=status, code=code, times=times,
                          retry_after=retry_after)
         return self.faults.add(rule)

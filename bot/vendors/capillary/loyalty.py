@@ -2,7 +2,7 @@
 
 The answer's times (``2025-11-11T12:50:03.444+0000``) are in the cluster's zone: EU clusters write ``+0000``,
 India and Singapore ``+0530``; pydantic reads both (and ``Z`` / ``+05:30``) into aware datetimes. A time without
-any offset stays naive here; :mod:`bot.communications` places it in CAPILLARY_TIMEZONE.
+any offset stays naive here; :mod:`bot.target_comms.service` places it in CAPILLARY_TIMEZONE.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import pytest
 from bot.actor import Actor
 from bot.audit.log import AuditLog
 from bot.campaigns.plan import Op
-from bot.campaigns.service import CampaignService, NoSuchCampaign, Outcome
+from bot.campaigns.service import CampaignService, ChangeStatus, NoSuchCampaign
 from bot.devtools.sandbox import SEED
 from bot.store.engine import Store
 from bot.vendors.comm import CommClient
@@ -68,7 +68,7 @@ def flag(sandbox: Sandbox, campaign_id: str, *path: str) -> Any:
 async def test_pause_puts_back_the_fetched_object_with_one_flag_changed(harness: Harness) -> None:
     fetched = copy.deepcopy(harness.sandbox.state.campaign(WINBACK))
     result = await harness.service.toggle(WINBACK, Op.PAUSE, ALICE, attempt_id="a1")
-    assert result.outcome is Outcome.CHANGED and not result.differences
+    assert result.outcome is ChangeStatus.CHANGED and not result.differences
     assert [(c.name, c.before, c.after) for c in result.changes] == [("meta.multistep_data.is_active", True, False)]
     fetched["meta"]["multistep_data"]["is_active"] = False
     assert harness.calls("PUT", WINBACK)[0]["json"] == fetched
@@ -85,15 +85,15 @@ async def test_resume_after_pause_restores_the_object(harness: Harness) -> None:
     assert flag(harness.sandbox, DIGEST, "meta", "planner_data", "is_active") is False
     assert flag(harness.sandbox, DIGEST, "meta", "planner_data", "multistep_data", "is_active") is False
     result = await harness.service.toggle(DIGEST, Op.RESUME, ALICE)
-    assert result.outcome is Outcome.CHANGED
+    assert result.outcome is ChangeStatus.CHANGED
     assert harness.sandbox.state.campaign(DIGEST) == snapshot
 
 
 async def test_already_paused_and_manual_send_nothing(harness: Harness) -> None:
     paused = SEED.campaign_ids["Cart Abandonment Nudge"]
     manual = SEED.campaign_ids["Black Friday Teaser"]
-    assert (await harness.service.toggle(paused, Op.PAUSE, ALICE)).outcome is Outcome.ALREADY
-    assert (await harness.service.toggle(manual, Op.PAUSE, ALICE)).outcome is Outcome.NOT_PAUSABLE
+    assert (await harness.service.toggle(paused, Op.PAUSE, ALICE)).outcome is ChangeStatus.ALREADY
+    assert (await harness.service.toggle(manual, Op.PAUSE, ALICE)).outcome is ChangeStatus.NOT_PAUSABLE
     assert harness.sandbox.state.recorded_calls(method="PUT") == []
     assert [r.outcome for r in await harness.audit.query()] == ["ok", "invalid"]
 
@@ -104,7 +104,7 @@ async def test_a_change_between_save_and_read_back_is_a_conflict(harness: Harnes
 
     harness.after_put(someone_else)
     result = await harness.service.toggle(DIGEST, Op.PAUSE, ALICE)
-    assert result.outcome is Outcome.CONFLICT
+    assert result.outcome is ChangeStatus.CONFLICT
     assert [(d.name, d.sent, d.found) for d in result.differences] == [
         ("meta.planner_data.daily_sms_contact_limit", 1, 4)]
 
@@ -112,11 +112,11 @@ async def test_a_change_between_save_and_read_back_is_a_conflict(harness: Harnes
 async def test_a_lost_answer_is_settled_by_reading_back(harness: Harness) -> None:
     harness.sandbox.state.add_fault("timeout", path=f"/api/v1/sms/campaigns/{WINBACK}", method="PUT")
     applied = await harness.service.toggle(WINBACK, Op.PAUSE, ALICE)
-    assert applied.outcome is Outcome.CHANGED and applied.answer_lost and isinstance(applied.error, Timeout)
+    assert applied.outcome is ChangeStatus.CHANGED and applied.answer_lost and isinstance(applied.error, Timeout)
 
     harness.sandbox.state.add_fault("status", status=500, path=f"/api/v1/sms/campaigns/{WINBACK}", method="PUT")
     refused = await harness.service.toggle(WINBACK, Op.RESUME, ALICE)
-    assert refused.outcome is Outcome.FAILED and refused.answer_lost and isinstance(refused.error, Unavailable)
+    assert refused.outcome is ChangeStatus.FAILED and refused.answer_lost and isinstance(refused.error, Unavailable)
     assert flag(harness.sandbox, WINBACK, "meta", "multistep_data", "is_active") is False
     assert len(harness.calls("PUT", WINBACK)) == 2  # one each: never repeated
 
@@ -127,7 +127,7 @@ async def test_unknown_when_the_save_and_the_read_back_both_fail(harness: Harnes
     harness.after_put(lambda: harness.sandbox.state.add_fault("status", status=500, path=path, method="GET",
                                                                 times=None))
     result = await harness.service.toggle(WINBACK, Op.PAUSE, ALICE)
-    assert result.outcome is Outcome.UNCERTAIN
+    assert result.outcome is ChangeStatus.UNCERTAIN
     assert [r.outcome for r in await harness.audit.query()] == ["vendor_error"]
 
 
@@ -135,7 +135,7 @@ async def test_saved_but_not_read_back(harness: Harness) -> None:
     path = f"/api/v1/sms/campaigns/{WINBACK}"
     harness.after_put(lambda: harness.sandbox.state.add_fault("timeout", path=path, method="GET", times=None))
     result = await harness.service.toggle(WINBACK, Op.PAUSE, ALICE)
-    assert result.outcome is Outcome.UNVERIFIED and isinstance(result.error, Timeout)
+    assert result.outcome is ChangeStatus.UNVERIFIED and isinstance(result.error, Timeout)
     assert flag(harness.sandbox, WINBACK, "meta", "multistep_data", "is_active") is False
 
 
@@ -148,7 +148,7 @@ async def test_a_429_on_the_save_waits_and_starts_over(harness: Harness) -> None
     harness.sandbox.state.add_fault("rate_limit", path=f"/api/v1/sms/campaigns/{WINBACK}", method="PUT",
                                     retry_after=0.1)
     result = await harness.service.toggle(WINBACK, Op.PAUSE, ALICE, notify=notify)
-    assert result.outcome is Outcome.CHANGED
+    assert result.outcome is ChangeStatus.CHANGED
     assert told == ["Comm asked the bot to slow down (429); trying again in 0.1 s."]
     assert len(harness.calls("PUT", WINBACK)) == 2 and len(harness.calls("GET", WINBACK)) == 3
 
@@ -157,14 +157,14 @@ async def test_a_long_429_is_reported_without_waiting(harness: Harness) -> None:
     harness.sandbox.state.add_fault("rate_limit", path=f"/api/v1/sms/campaigns/{WINBACK}", method="PUT",
                                     retry_after=60)
     result = await asyncio.wait_for(harness.service.toggle(WINBACK, Op.PAUSE, ALICE), 5)
-    assert result.outcome is Outcome.FAILED and isinstance(result.error, RateLimited)
+    assert result.outcome is ChangeStatus.FAILED and isinstance(result.error, RateLimited)
     assert "try again in 60 s" in result.error.sentence
 
 
 async def test_a_double_click_changes_once(harness: Harness) -> None:
     first, second = await asyncio.gather(harness.service.toggle(WINBACK, Op.PAUSE, ALICE),
                                          harness.service.toggle(WINBACK, Op.PAUSE, ALICE))
-    assert sorted([first.outcome, second.outcome]) == [Outcome.ALREADY, Outcome.CHANGED]
+    assert sorted([first.outcome, second.outcome]) == [ChangeStatus.ALREADY, ChangeStatus.CHANGED]
     assert len(harness.calls("PUT", WINBACK)) == 1
 
 

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.resend.service import MAX_IDS, UsageError, parse_message_ids
+from bot.errors import UsageError
+from bot.resend.service import MAX_IDS, parse_message_ids
 
 
 def test_ids_separated_by_spaces_and_commas_keep_their_order() -> None:

@@ -1,4 +1,4 @@
-"""bot.retrying, which both vendor clients use: what is tried again, and how long it waits in between."""
+"""bot.vendors.retrying, which both vendor clients use: what is tried again, and how long it waits in between."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.resend.service import Outcome, PriorResend, ResendOutcome
+from bot.resend.service import PriorResend, ResendOutcome, ResendStatus
 from bot.vendors.capillary import ResendResult
 from bot.vendors.errors import NotFound, Timeout
 from handlers.resend.blocks import MAX_BLOCKS, RESEND_ANYWAY, after_anyway, result_blocks, summary_text
@@ -13,12 +13,12 @@ AT = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 def resent(message_id: int, warnings: tuple[str, ...] = ()) -> ResendOutcome:
     result = ResendResult(orgId=100737, undeliveredMessageId=message_id, resentMessageId=message_id + 1,
                           warnings=warnings)
-    return ResendOutcome(message_id, Outcome.RESENT, AT, result=result)
+    return ResendOutcome(message_id, ResendStatus.RESENT, AT, result=result)
 
 
 def duplicate(message_id: int) -> ResendOutcome:
     prior = PriorResend("U0ALICE01", "alice", AT, "resent", message_id + 1)
-    return ResendOutcome(message_id, Outcome.DUPLICATE, AT, prior=prior)  # claim version 1
+    return ResendOutcome(message_id, ResendStatus.DUPLICATE, AT, prior=prior)  # claim version 1
 
 
 def buttons(blocks: list[dict[str, object]]) -> list[dict[str, object]]:
@@ -54,9 +54,9 @@ def test_fifty_recent_duplicates_stay_within_fifty_blocks_and_every_id_can_be_re
 def test_failures_read_as_sentences_and_warnings_are_kept() -> None:
     outcomes = [
         resent(7, warnings=("Message resent on fallback gateway",)),
-        ResendOutcome(8, Outcome.FAILED, AT, error=NotFound("Message 8 was not found in org 100737.",
+        ResendOutcome(8, ResendStatus.FAILED, AT, error=NotFound("Message 8 was not found in org 100737.",
                                                              vendor="Capillary", code=4223)),
-        ResendOutcome(9, Outcome.UNCERTAIN, AT, error=Timeout("Capillary did not answer within 10 s.",
+        ResendOutcome(9, ResendStatus.UNCERTAIN, AT, error=Timeout("Capillary did not answer within 10 s.",
                                                               vendor="Capillary", maybe_applied=True), version=3),
     ]
     text = str(result_blocks(outcomes, "U0ALICE01", AT))
