@@ -13,7 +13,6 @@ from bot.devtools.slack_emulator.common import JSON
 _BLOCK_TYPES = frozenset(
     {"section", "divider", "image", "actions", "context", "input", "header", "rich_text", "file", "video", "markdown"}
 )
-_NON_INTERACTIVE = frozenset({"image", "plain_text", "mrkdwn"})
 
 
 class BlockChecker:
