@@ -71,6 +71,11 @@ class Bot:
         """The next response-URL post (the bot's answer to a command or a click)."""
         return await self.slack.wait_for("response_url", predicate, timeout=timeout)
 
+    async def settle(self) -> None:
+        """Wait until the bot has finished every request it acknowledged (its own background work), so a check
+        that something did not happen is not a race against a fixed sleep."""
+        assert await self.services.background.drain(10) == 0, "the bot was still working after 10 s"
+
     async def vendor_calls(self, path: str) -> list[dict[str, Any]]:
         calls = (await self.http.get(f"{self.sandbox.url}/_sandbox/calls")).json()
         return [call for call in calls if call["path"] == path]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -50,12 +49,10 @@ async def guarded(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[Bot]:
 
 
 async def rows(bot: Bot, count: int) -> list[AuditEntry]:
-    for _ in range(300):
-        found = await bot.services.audit.query()
-        if len(found) >= count:
-            return found
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"expected {count} audit rows, got {await bot.services.audit.query()}")
+    await bot.settle()  # denials are audited just after their ack
+    found = await bot.services.audit.query()
+    assert len(found) >= count, f"expected {count} audit rows, got {found}"
+    return found
 
 
 def text_of(args: dict[str, object]) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -37,7 +36,7 @@ async def test_help_empty_and_unknown_get_usage_only_for_the_caller(cbot: Bot, t
     response = await cbot.command("/campaign", text)
     assert response.status_code == 200
     assert says in response.text and "/campaign list [filter]" in response.text  # an ack's text is ephemeral
-    await asyncio.sleep(0.1)
+    await cbot.settle()
     assert cbot.sandbox.state.recorded_calls(path="/api") == []
 
 

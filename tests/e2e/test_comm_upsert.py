@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import json
 from pathlib import Path
@@ -120,7 +119,7 @@ async def test_each_validation_error_shows_under_its_field_and_nothing_is_called
     answer = await submit(bot, view, {**NEW, "group": "2750", "target": "2996", "offset": "1.5",
                                       "sender": "x" * 101})
     assert set(answer["errors"]) == {"offset", "sender"}
-    await asyncio.sleep(0.05)
+    await bot.settle()
     assert await bot.vendor_calls(UPSERT) == []
 
 
@@ -184,7 +183,7 @@ async def test_the_one_line_form_names_each_bad_field(bot: Bot) -> None:
     for name in ("target", "type", "channel", "sender", "message", "offset", "active", "colour"):
         assert f"*{name}*" in text, name
     assert "/comm upsert" in text  # the usage follows the list
-    await asyncio.sleep(0.05)
+    await bot.settle()
     assert await bot.vendor_calls(UPSERT) == []
 
 
@@ -345,18 +344,15 @@ async def test_a_forged_type_change_without_the_grant_is_denied(sandbox: Sandbox
         view = await open_form(bot)
         lookups = len(await bot.vendor_calls(LIST))
         await change(bot, view, "type", "REMINDER", user=BOB)  # bob replays alice's form
-        for _ in range(200):  # the denial is audited right after the ack
-            rows = await bot.services.audit.query()
-            if rows:
-                break
-            await asyncio.sleep(0.01)
+        await bot.settle()  # the denial is audited right after the ack
+        rows = await bot.services.audit.query()
         assert [(row.action, row.outcome, row.user_id, row.error_code) for row in rows] == [
             ("comm.upsert", "denied", BOB[0], "not_granted")]
         assert rows[0].arguments["action_id"] == "comm.upsert.type"
         # A modal has no response URL: bob is told ephemerally in the channel the form was opened from.
         told = await bot.slack.wait_for("chat.postEphemeral")
         assert told.args["user"] == BOB[0] and "not allowed" in told.args["text"] and "comm.upsert" in told.args["text"]
-        await asyncio.sleep(0.05)
+        await bot.settle()
         assert bot.slack.calls("views.update", include_failed=True) == []
         assert len(await bot.vendor_calls(LIST)) == lookups
 
@@ -371,7 +367,7 @@ async def test_a_change_never_overwrites_a_form_already_submitted(bot: Bot) -> N
     await change(bot, view, "type", "REMINDER")  # sent before the submission, arriving after it
     failed = await bot.slack.wait_for("views.update", include_failed=True)
     assert failed.error == "hash_conflict"
-    await asyncio.sleep(0.05)
+    await bot.settle()
     assert bot.slack.calls("views.update") == []  # no second try over the submitted form
     assert bot.slack.views[view["id"]] == done
 

@@ -40,7 +40,7 @@ async def test_bad_input_gets_usage_and_no_api_call(bot: Bot) -> None:
         assert response.status_code == 200
         assert says in response.text  # an ack with text only: Slack shows it to the caller alone
         assert "Usage" in response.text
-    await asyncio.sleep(0.1)
+    await bot.settle()
     assert await bot.vendor_calls(RESEND) == []
     assert bot.slack.calls("response_url") == []
 
@@ -56,7 +56,7 @@ async def test_forged_and_stale_requests_are_refused_without_any_call(bot: Bot) 
     forged = payloads.sign(body, "not-the-secret")
     assert (await bot.post(body, headers=forged)).status_code == 401
     assert (await bot.post(body, headers=stale_headers(body))).status_code == 401
-    await asyncio.sleep(0.2)
+    await bot.settle()
     assert await bot.vendor_calls(RESEND) == []
     assert bot.slack.calls("response_url") == []
 
@@ -113,7 +113,7 @@ async def test_a_resend_anyway_button_resends_once_however_often_it_is_clicked(b
 async def test_the_guard_holds_when_two_people_resend_at_once(bot: Bot) -> None:
     await asyncio.gather(bot.command("/resend", str(SEED)), bot.command("/resend", str(SEED), user=BOB))
     await bot.slack.wait_for("response_url")
-    await asyncio.sleep(0.3)
+    await bot.settle()
     assert len(await bot.vendor_calls(RESEND)) == 1
 
 

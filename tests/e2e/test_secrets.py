@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import dataclasses
 import hashlib
@@ -70,9 +69,7 @@ async def test_no_secret_is_logged_posted_or_audited(bot: Bot, debug_log: io.Str
 
 async def _audit_rows(bot: Bot, count: int) -> list[AuditEntry]:
     """The rows once there are ``count``: denials and invalid requests are written just after their ack."""
-    for _ in range(300):
-        entries = await bot.services.audit.query(limit=None)
-        if len(entries) >= count:
-            return entries
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"expected {count} audit rows, got {await bot.services.audit.query(limit=None)}")
+    await bot.settle()
+    entries = await bot.services.audit.query(limit=None)
+    assert len(entries) >= count, f"expected {count} audit rows, got {entries}"
+    return entries
