@@ -44,7 +44,7 @@ def main(argv: list[str]) -> int:
     elif command == "test":
         args = [str(BIN / "python"), "-m", "pytest", *rest]
     else:
-        steps = [[str(BIN / "ruff"), "check", "."], [str(BIN / "mypy")]]
+        steps = [[str(BIN / "ruff"), "check", "."], [str(BIN / "mypy")], [str(BIN / "lint-imports")]]
         return max(subprocess.run(step, cwd=ROOT).returncode for step in steps)
     return subprocess.run(args, cwd=ROOT).returncode
 
