@@ -8,7 +8,9 @@ Any further arguments go to the command (e.g. ``python3 dev.py test -k resend``)
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -26,7 +28,15 @@ def _ensure_venv() -> None:
         return
     if not (BIN / "python").exists():
         print("commops: creating .venv …", flush=True)
-        venv.EnvBuilder(with_pip=True).create(VENV)
+        try:
+            if importlib.util.find_spec("ensurepip") is None:  # Debian and Ubuntu ship it in python3.X-venv
+                raise FileNotFoundError("ensurepip")
+            venv.EnvBuilder(with_pip=True).create(VENV)
+        except (FileNotFoundError, subprocess.CalledProcessError):
+            shutil.rmtree(VENV, ignore_errors=True)  # a half-made .venv would fail the same way next time
+            version = f"{sys.version_info.major}.{sys.version_info.minor}"
+            sys.exit(f"commops: this Python cannot create a virtual environment: run "
+                     f"`sudo apt-get install python{version}-venv`, then try again")
     print("commops: installing dependencies (first run only) …", flush=True)
     subprocess.run([str(BIN / "python"), "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
     subprocess.run([str(BIN / "python"), "-m", "pip", "install", "-q", "-e", f"{ROOT}[dev]"], check=True)
@@ -44,7 +54,7 @@ def main(argv: list[str]) -> int:
     elif command == "test":
         args = [str(BIN / "python"), "-m", "pytest", *rest]
     else:
-        steps = [[str(BIN / "ruff"), "check", "."], [str(BIN / "mypy")]]
+        steps = [[str(BIN / "ruff"), "check", "."], [str(BIN / "mypy")], [str(BIN / "lint-imports")]]
         return max(subprocess.run(step, cwd=ROOT).returncode for step in steps)
     return subprocess.run(args, cwd=ROOT).returncode
 

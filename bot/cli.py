@@ -36,6 +36,13 @@ def _die(message: str, code: int = EXIT_CONFIG) -> NoReturn:
     sys.exit(code)
 
 
+def _devtools_missing(error: ModuleNotFoundError, command: str) -> NoReturn:
+    """``shell`` and ``sandbox`` serve local web apps; a production install leaves their web stack out."""
+    if (error.name or "").partition(".")[0] not in ("starlette", "uvicorn"):
+        raise error
+    _die(f"commops {command} needs the development tools, which are not installed: pip install 'commops[devtools]'")
+
+
 def _run(coroutine: Coroutine[Any, Any, Any]) -> Any:
     try:
         return asyncio.run(coroutine)
@@ -103,7 +110,10 @@ async def _serve(settings: Settings, mode: Literal["socket", "http"], host: str,
 @main.command()
 def shell() -> None:
     """Talk to the bot in the terminal (no Slack workspace needed)."""
-    from bot.devtools.shell.session import run_shell
+    try:
+        from bot.devtools.shell.session import run_shell
+    except ModuleNotFoundError as error:
+        _devtools_missing(error, "shell")
 
     settings = _settings()
     _run(run_shell(settings, known_secrets(settings)))
@@ -114,19 +124,21 @@ def shell() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 def sandbox(port: int, host: str) -> None:
     """Serve the local simulator of the Capillary and Comm APIs (seeded demo data)."""
-    _run(_serve_sandbox(host, port))
-
-
-async def _serve_sandbox(host: str, port: int) -> None:
-    from bot.devtools.local_server import serve_asgi
-    from bot.devtools.sandbox import DEMO, build_sandbox_app
+    try:
+        from bot.devtools.local_server import serve_asgi
+        from bot.devtools.sandbox import DEMO, build_sandbox_app
+    except ModuleNotFoundError as error:
+        _devtools_missing(error, "sandbox")
     from bot.serving import stop_event_on_signals
 
-    stop = stop_event_on_signals()
-    async with serve_asgi(build_sandbox_app(), host=host, port=port) as url:
-        click.echo(f"sandbox serving Capillary at {url} and Comm at {url}/api")
-        click.echo(DEMO.describe(url))
-        await stop.wait()
+    async def serve() -> None:
+        stop = stop_event_on_signals()
+        async with serve_asgi(build_sandbox_app(), host=host, port=port) as url:
+            click.echo(f"sandbox serving Capillary at {url} and Comm at {url}/api")
+            click.echo(DEMO.describe(url))
+            await stop.wait()
+
+    _run(serve())
 
 
 @main.command()

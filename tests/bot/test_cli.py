@@ -95,3 +95,17 @@ async def test_run_serves_http_and_stops_cleanly_on_sigterm(sandbox: Sandbox, tm
     finally:
         if process.returncode is None:
             process.kill()
+
+
+@pytest.mark.parametrize("command", ["shell", "sandbox"])
+async def test_shell_and_sandbox_without_the_devtools_extra_say_what_to_install(command: str, tmp_path: Path) -> None:
+    # As if installed without the extra: importing starlette or uvicorn fails.
+    code = ("import sys; sys.modules['starlette'] = sys.modules['uvicorn'] = None; "
+            f"from bot.cli import main; main([{command!r}])")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", code, cwd=tmp_path, env=environment(),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    _, err = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 2
+    assert err.decode() == (f"commops: commops {command} needs the development tools, which are not installed: "
+                            "pip install 'commops[devtools]'\n")

@@ -125,13 +125,11 @@ async def _dispatch_change(shell: Shell, view: dict[str, Any], block: dict[str, 
                            values: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any]]:
     """Send the block_actions Slack sends when a ``dispatch_action`` select changes, with the form's state, and
     return the view as the bot left it (None if it closed) with the entries that still stand in it."""
-    from bot.devtools.shell.session import SHELL_USER
-
     view_id = str(view.get("id"))
     before_view = copy.deepcopy(view)  # the emulator updates its views in place
     element = block.get("element") or {}
     action = payloads.select_action(view, str(element.get("action_id")), values[str(block.get("block_id"))])
-    body = payloads.block_actions(action, user_id=SHELL_USER, user_name=shell.user_name,
+    body = payloads.block_actions(action, user_id=shell.user_id, user_name=shell.user_name,
                                   view={**view, "state": {"values": payloads.view_state(view, values)}},
                                   trigger_id=shell.emulator.new_trigger_id(view_id=view_id))
     status, text = await shell.dispatch(body)

@@ -65,6 +65,7 @@ class Shell:
         self.dispatch = dispatch
         self.background = background
         self.term = terminal
+        self.user_id = SHELL_USER
         self.user_name = user_name
         self.channels = channels
         self.board = ButtonBoard()
