@@ -7,6 +7,7 @@ The job (bot/alert_job.py) polls, the outbox (bot/alert_outbox.py) remembers, an
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
@@ -128,3 +129,6 @@ class Digest:
 
 def newest_first(items: Sequence[DigestItem]) -> tuple[DigestItem, ...]:
     return tuple(sorted(items, key=lambda item: (item.sent_at, item.message_id), reverse=True))
+
+
+DIGEST_ID = re.compile(r"[0-9a-f]{32}")  # a digest's id (uuid4().hex), as its Resend-all button carries it

@@ -11,7 +11,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.actor import Actor
 from bot.alerts.actions import AlertActions, ItemResult, Result
+from bot.alerts.domain import DIGEST_ID
 from bot.alerts.outbox import as_item
+from bot.audit.log import AuditOutcome
+from bot.errors import UsageError
+from bot.resend.service import parse_message_id
 from bot.services import Services
 from handlers.alerts.blocks import RESEND, RESEND_ALL, redraw, thread_blocks
 from handlers.middleware.authorize import Routes
@@ -53,6 +57,16 @@ async def _update(client: AsyncWebClient, body: dict[str, Any], results: Sequenc
                              blocks=redraw(message.get("blocks") or [], items))
 
 
+async def _refuse(services: Services, respond: AsyncRespond, actor: Actor, attempt_id: str, value: str,
+                  error: UsageError) -> None:
+    """A button value the bot never made (forged, or mangled): nothing is sent, the clicker is told, and the
+    attempt is audited like an invalid command."""
+    await respond(response_type="ephemeral", replace_original=False,
+                  text=":warning: That button carries no valid message id; nothing was sent. Use /resend instead.")
+    await services.audit.record("alerts.resend", AuditOutcome.INVALID, actor, arguments={"value": value[:200]},
+                                error=str(error), attempt_id=attempt_id)
+
+
 def register(app: Listeners, services: Services) -> None:
     actions = AlertActions(services.store, services.resend)
 
@@ -61,11 +75,12 @@ def register(app: Listeners, services: Services) -> None:
                           respond: AsyncRespond, actor: Actor, attempt_id: str) -> None:
         await ack()
         value = str(action.get("value", ""))
-        if not value.isdecimal():
-            await respond(response_type="ephemeral", replace_original=False,
-                          text=":warning: That button carries no message id; use /resend instead.")
+        try:
+            message_id = parse_message_id(value)
+        except UsageError as error:
+            await _refuse(services, respond, actor, attempt_id, value, error)
             return
-        results = await actions.resend([int(value)], actor, attempt_id=attempt_id)
+        results = await actions.resend([message_id], actor, attempt_id=attempt_id)
         await _update(client, body, results)
         await _tell(respond, results)
 
@@ -73,8 +88,11 @@ def register(app: Listeners, services: Services) -> None:
     async def resend_all(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
                          respond: AsyncRespond, actor: Actor, attempt_id: str) -> None:
         await ack()
-        results, rows = await actions.resend_digest(str(action.get("value", "")), actor,
-                                                    attempt_id=attempt_id)
+        value = str(action.get("value", ""))
+        if not DIGEST_ID.fullmatch(value):
+            await _refuse(services, respond, actor, attempt_id, value, UsageError("not a digest id"))
+            return
+        results, rows = await actions.resend_digest(value, actor, attempt_id=attempt_id)
         await _update(client, body, results)
         threads: dict[tuple[str, str], list[Any]] = {}
         for row in rows:
