@@ -29,7 +29,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access.policy import CHANGES_DATA, AccessControl, Decision, require_known
 from bot.actor import Actor
-from bot.audit.log import AuditLog, AuditOutcome, new_attempt_id
+from bot.audit.log import AuditLog, new_attempt_id
 from bot.background import BackgroundWork
 
 log = logging.getLogger("commops.authorize")
@@ -266,8 +266,8 @@ async def _follow_up(audit: AuditLog, client: AsyncWebClient, context: AsyncBolt
                      target: Target, decision: Decision | None, actor: Actor, text: str) -> None:
     """After the ack: audit the denial first (so it is on record before the user hears of it), then tell a
     user who clicked a button, whose request's ack cannot carry a message."""
-    await audit.record(
-        decision.action if decision else "unknown", AuditOutcome.DENIED, actor, arguments=target.arguments,
+    await audit.record_denial(
+        decision.action if decision else "unknown", actor, arguments=target.arguments,
         error_code=decision.reason if decision else "unknown_request",
         error=decision.detail if decision else f"no route for {target.label}", attempt_id=new_attempt_id(),
     )
