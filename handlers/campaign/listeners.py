@@ -136,7 +136,7 @@ class CampaignListeners:
         campaigns, campaign_id = found
 
         async def notify(text: str) -> None:
-            await call.respond(response_type="ephemeral", replace_original=False, text=text)
+            await call.tell(text)
 
         outcome = await campaigns.toggle(campaign_id, op, call.actor, notify=notify, attempt_id=call.attempt_id)
         await call.reply(ui.toggle_reply(outcome))

@@ -37,8 +37,7 @@ async def run(call: Call, services: Services) -> None:
     if everyone:
         await services.audit.record("audit.read", AuditOutcome.OK, actor, arguments={"rows": rows},
                                     attempt_id=call.attempt_id)
-    await call.respond(response_type="ephemeral", replace_original=False,
-                          text=f"Audit log: {len(entries)} entries", blocks=audit_blocks(entries, everyone, rows))
+    await call.tell(f"Audit log: {len(entries)} entries", audit_blocks(entries, everyone, rows))
 
 
 def audit_blocks(entries: list[AuditEntry], everyone: bool, rows: int) -> list[Block]:

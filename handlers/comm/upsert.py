@@ -249,10 +249,16 @@ async def _one_line(call: Call, services: Services) -> None:
                            f"{upsert.target_id} in group {upsert.group_id}…")
     outcome = await service.upsert(upsert, actor, attempt_id=attempt_id)
     if outcome.error is not None:
-        await call.respond(response_type="ephemeral", replace_original=False,
-                           text=f":x: {failure_text(outcome.error)}")
+        await call.tell(f":x: {failure_text(outcome.error)}")
         return
-    await _confirm(call.client, actor, outcome, await service.channels())
+    channels = await service.channels()
+    try:
+        await _confirm(call.client, actor, outcome, channels)
+    except SlackApiError as error:  # saved all the same: the person must hear it, with the result
+        log.warning("could not post the upsert confirmation: %s", error.response.get("error"))
+        await call.tell(f":white_check_mark: Saved, but the confirmation could not be posted in the channel, so "
+                        f"only you see it here. {confirmation_text(outcome)}",
+                        confirmation_blocks(outcome, actor.user_id, channels))
 
 
 async def _confirm(client: AsyncWebClient, actor: Actor, outcome: UpsertOutcome,
