@@ -18,7 +18,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, select, update
 
-from bot.alerts.domain import Candidate, DigestItem, newest_first
+from bot.alerts.domain import Candidate, DigestItem, PostedItem, newest_first
 from bot.store.engine import Store
 from bot.store.inserts import insert
 from bot.store.leases import Lease
@@ -30,6 +30,10 @@ BATCH = 500  # rows per INSERT: SQLite allows 32,766 bound parameters per statem
 def as_item(row: AlertItem) -> DigestItem:
     return DigestItem(row.message_id, row.channel, row.receiver, row.status, row.sent_at, row.resent_by,
                       row.resent_at, row.resent_id, row.resend_error)
+
+
+def as_posted(row: AlertItem) -> PostedItem:
+    return PostedItem(as_item(row), row.slack_channel, row.slack_ts, row.in_thread)
 
 
 class Outbox:

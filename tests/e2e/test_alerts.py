@@ -163,6 +163,18 @@ async def test_resend_all_resends_each_once_and_updates_the_digest(bot: Bot, tmp
     assert len(await bot.vendor_calls("/v2/communications/resend")) == len(EXPECTED)
 
 
+async def test_resend_all_redraws_the_thread_reply_too(bot: Bot, tmp_path: Path) -> None:
+    extra = tuple(f"mobile:9199{n:08d}" for n in range(100, 200, 5))  # 20 more: the rest go into a thread reply
+    await alert_job(bot, tmp_path, extra=extra).run_once()
+    [digest] = digests(bot)
+    [reply] = replies(bot, digest)
+    await bot.click(digest, action_id=RESEND_ALL, channel=ALERTS)
+    await bot.slack.wait_for("chat.update", lambda call: call.args.get("ts") == reply["ts"], timeout=15)
+    redrawn = bot.slack.message(ALERTS, reply["ts"])
+    assert redrawn is not None and redrawn.get("thread_ts") == digest["ts"]
+    assert shown(redrawn).count("resent by <@U0ALICE01>") == len(EXPECTED)  # all but the 20 the digest shows
+
+
 async def test_a_429_storm_slows_the_job_without_losing_work(bot: Bot, tmp_path: Path) -> None:
     client = fast_client(bot, max_attempts=3)
     try:
