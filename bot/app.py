@@ -1,4 +1,5 @@
-"""The one AsyncApp: Web API client, listeners, and the error reply every unexpected failure gets."""
+"""The one AsyncApp: Web API client, listeners, and the error reply every unexpected failure gets; and the Slack
+check of ``commops check``."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services import Services
+from bot.settings import Settings, SettingsError
 from handlers import alerts, campaign, comm, resend
 from handlers.comm import upsert as comm_upsert
 from handlers.middleware import authorize, early_ack
@@ -86,3 +89,22 @@ async def close_app(app: AsyncApp) -> None:
     session = app.client.session
     if session is not None and not session.closed:
         await session.close()
+
+
+# commops check -----------------------------------------------------------------------------------------------------
+
+
+async def check_slack(settings: Settings) -> str:
+    """The Slack check of ``commops check``: the bot token works (auth.test) and a way to receive requests is set."""
+    if settings.slack_bot_token is None:
+        raise SettingsError("SLACK_BOT_TOKEN is not set: expected the bot token (xoxb-…)")
+    if settings.slack_app_token is None and settings.slack_signing_secret is None:
+        raise SettingsError("neither SLACK_APP_TOKEN (Socket Mode) nor SLACK_SIGNING_SECRET (HTTP mode) is set")
+    client = AsyncWebClient(token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url,
+                            timeout=10)
+    try:
+        reply = await client.auth_test()
+    except SlackApiError as error:
+        raise SettingsError(f"Slack refused SLACK_BOT_TOKEN ({error.response.get('error')})") from None
+    mode = "Socket Mode" if settings.slack_app_token else "HTTP mode"
+    return f"bot {reply.get('user')} in team {reply.get('team')}, {mode}"

@@ -131,11 +131,12 @@ async def _serve_sandbox(host: str, port: int) -> None:
 @main.command()
 def check() -> None:
     """Validate the configuration and reach every configured service."""
+    from bot.app import check_slack
     from bot.checks import run_checks
 
     settings = _settings()
     configure_logging("ERROR", known_secrets(settings))
-    ok = _run(run_checks(settings, click.echo))
+    ok = _run(run_checks(settings, click.echo, slack=check_slack))
     sys.exit(0 if ok else 1)
 
 
