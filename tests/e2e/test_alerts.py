@@ -15,7 +15,7 @@ from bot.alerts.job import AlertJob, AlertScheduler, CycleReport, build_alert_jo
 from bot.devtools.sandbox import SEED
 from bot.devtools.sandbox.messages import SYNTHETIC_BASE_ID
 from bot.services import build_services
-from handlers.alerts.blocks import DIGEST
+from handlers.alerts.poster import SlackDigestPoster
 from tests.e2e.alert_support import (
     ALERTS,
     MISSING,
@@ -89,7 +89,7 @@ async def test_a_slack_failure_while_posting_is_alerted_on_the_next_run(bot: Bot
     job = alert_job(bot, tmp_path)
     bot.slack.fail_next("chat.postMessage", "internal_error", status=500)
     report = await job.run_once()
-    assert report.error is not None and report.posted == 0 and digests(bot) == []
+    assert report.error == "Slack answered internal_error" and report.posted == 0 and digests(bot) == []
     report = await job.run_once()
     assert report.error is None and report.new == 0
     assert set(item_ids(digests(bot)[0])) == EXPECTED
@@ -191,12 +191,9 @@ async def test_a_429_storm_slows_the_job_without_losing_work(bot: Bot, tmp_path:
 
 
 async def test_alerts_are_off_without_a_channel(bot: Bot, tmp_path: Path) -> None:
-    from bot.alerts.job import build_alert_job
-    from handlers.alerts.blocks import DIGEST
-
     assert bot.services.settings.alert_channel is None
     assert build_alert_job(bot.services.settings, capillary=bot.services.capillary, store=bot.services.store,
-                           slack=AsyncWebClient(), render=DIGEST) is None
+                           poster=SlackDigestPoster(AsyncWebClient())) is None
 
 
 @asynccontextmanager
@@ -207,7 +204,7 @@ async def replica(bot: Bot, tmp_path: Path) -> AsyncIterator[AlertJob]:
         settings = services.settings.model_copy(update={"alert_channel": ALERTS,
                                                         "alert_watchlist": write_watchlist(tmp_path)})
         job = build_alert_job(settings, capillary=services.capillary, store=services.store,
-                              slack=AsyncWebClient(token=BOT_TOKEN, base_url=bot.slack.api_url), render=DIGEST,
+                              poster=SlackDigestPoster(AsyncWebClient(token=BOT_TOKEN, base_url=bot.slack.api_url)),
                               clock=fixed_clock(bot), post_interval=0)
         assert job is not None
         yield job
