@@ -289,7 +289,7 @@ class GroupCache:
 
 
 def _describe(error: Exception) -> str:
-    # slack_sdk's SlackApiError carries Slack's error code in .response["error"]; no SDK import needed here.
+    # The Slack SDK's API error carries Slack's error code in .response["error"]; no SDK import needed here.
     get = getattr(getattr(error, "response", None), "get", None)
     code = get("error") if callable(get) else None
     return str(code) if code else type(error).__name__

@@ -1,7 +1,7 @@
 """Undelivered-message alerts, the domain part: which messages count, and what one digest holds.
 
-The job (bot/alert_job.py) polls, the outbox (bot/alert_outbox.py) remembers, and handlers/alert_blocks.py turns a
-:class:`Digest` into Slack messages.
+The job (bot/alerts/job.py) polls, the outbox (bot/alerts/outbox.py) remembers, and handlers/alerts/blocks.py turns
+a :class:`Digest` into Slack messages.
 """
 
 from __future__ import annotations
@@ -101,6 +101,16 @@ class DigestItem:
     resent_at: datetime | None = None
     resent_id: int | None = None
     resend_error: str | None = None
+
+
+@dataclass(frozen=True)
+class PostedItem:
+    """An alerted item and where its line was posted: the digest itself, or one of its thread replies."""
+
+    item: DigestItem
+    slack_channel: str | None
+    slack_ts: str | None
+    in_thread: bool
 
 
 @dataclass(frozen=True)

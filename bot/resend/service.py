@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.actor import Actor
 from bot.audit.log import AuditLog, AuditOutcome
 from bot.errors import UsageError
 from bot.store.engine import Store
+from bot.store.inserts import insert
 from bot.store.tables import ResendClaim
 from bot.vendors.capillary import CapillaryClient, ResendResult
 from bot.vendors.errors import VendorError
@@ -233,7 +233,6 @@ class ResendService:
             "message_id": message_id, "state": "pending", "user_id": actor.user_id, "user_name": actor.user_name,
             "claimed_at": now, "org_id": None, "resent_id": None, "attempts": 1, "detail": None,
         }
-        insert = postgresql.insert(ResendClaim) if self._store.dialect == "postgresql" else sqlite.insert(ResendClaim)
         cutoff = now - GUARD_WINDOW
         stale = ResendClaim.claimed_at < now - STALE_PENDING
         if final_once_resent:
@@ -246,7 +245,7 @@ class ResendService:
             takeover.append((ResendClaim.attempts == overriding) & ((ResendClaim.state != "pending") | stale))
         update = {key: value for key, value in values.items() if key not in ("message_id", "attempts")}
         update["attempts"] = ResendClaim.attempts + 1
-        statement = insert.values(**values).on_conflict_do_update(
+        statement = insert(self._store, ResendClaim).values(**values).on_conflict_do_update(
             index_elements=["message_id"], set_=update, where=or_(*takeover)
         ).returning(ResendClaim.attempts)
         async with self._store.session() as session, session.begin():

@@ -12,7 +12,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.actor import Actor
 from bot.alerts.actions import AlertActions, ItemResult, Result
 from bot.alerts.domain import DIGEST_ID
-from bot.alerts.outbox import as_item
 from bot.audit.log import AuditOutcome
 from bot.errors import UsageError
 from bot.resend.service import parse_message_id
@@ -95,9 +94,9 @@ def register(app: Listeners, services: Services) -> None:
         results, rows = await actions.resend_digest(value, actor, attempt_id=attempt_id)
         await _update(client, body, results)
         threads: dict[tuple[str, str], list[Any]] = {}
-        for row in rows:
-            if row.in_thread and row.slack_channel and row.slack_ts:
-                threads.setdefault((row.slack_channel, row.slack_ts), []).append(as_item(row))
+        for place in rows:  # each item of the digest with where it was posted
+            if place.in_thread and place.slack_channel and place.slack_ts:
+                threads.setdefault((place.slack_channel, place.slack_ts), []).append(place.item)
         for (channel, ts), items in threads.items():
             items.sort(key=lambda item: (item.sent_at, item.message_id), reverse=True)
             await client.chat_update(channel=channel, ts=ts, text=f"{len(items)} more undelivered messages",

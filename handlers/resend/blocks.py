@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.resend.service import ResendOutcome, ResendStatus, anyway_value
-from handlers.ui.formatting import Block, button, confirm_dialog, context, escape, section, slack_date
+from handlers.ui.formatting import Block, button, confirm_dialog, context, escape, grouped_sections, section, slack_date
 
 RESEND_ANYWAY = "resend.anyway"
 MAX_BLOCKS = 50
@@ -75,20 +75,6 @@ def _anyway_of(items: list[ResendOutcome]) -> str:
 def item_block(item: ResendOutcome) -> Block:
     accessory = _anyway_button(_anyway_of([item])) if _needs_decision(item) else None
     return section(outcome_line(item), block_id=f"resend:{item.message_id}", accessory=accessory)
-
-
-def grouped_sections(lines: list[str], prefix: str) -> list[Block]:
-    """Pack lines into as few sections as Slack's 3,000-character limit allows."""
-    blocks: list[Block] = []
-    current: list[str] = []
-    for line in lines:
-        if current and len("\n".join([*current, line])) > 2900:
-            blocks.append(section("\n".join(current), block_id=f"{prefix}:{len(blocks)}"))
-            current = []
-        current.append(line)
-    if current:
-        blocks.append(section("\n".join(current), block_id=f"{prefix}:{len(blocks)}"))
-    return blocks
 
 
 def header(actor_id: str, at: datetime, count: int) -> Block:

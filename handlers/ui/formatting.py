@@ -63,3 +63,17 @@ def confirm_dialog(title: str, text: str, *, confirm: str, deny: str = "Cancel",
     if danger:
         dialog["style"] = "danger"
     return dialog
+
+
+def grouped_sections(lines: list[str], prefix: str) -> list[Block]:
+    """Pack lines into as few sections as Slack's 3,000-character limit allows."""
+    blocks: list[Block] = []
+    current: list[str] = []
+    for line in lines:
+        if current and len("\n".join([*current, line])) > 2900:
+            blocks.append(section("\n".join(current), block_id=f"{prefix}:{len(blocks)}"))
+            current = []
+        current.append(line)
+    if current:
+        blocks.append(section("\n".join(current), block_id=f"{prefix}:{len(blocks)}"))
+    return blocks
