@@ -12,10 +12,12 @@ from bot.alerts.domain import Digest, DigestItem, mask
 from handlers.ui.formatting import (
     Block,
     button,
+    code,
     confirm_dialog,
     context,
     escape,
     grouped_sections,
+    mention,
     section,
     slack_date,
 )
@@ -30,13 +32,14 @@ _SECTION_CHARS = 2900  # as grouped_sections packs them
 
 
 def item_text(item: DigestItem) -> str:
-    line = (f"`{item.message_id}` · {escape(item.channel.upper())} to {escape(mask(item.receiver))} · "
+    line = (f"{code(item.message_id)} · {escape(item.channel.upper())} to {escape(mask(item.receiver))} · "
             f"*{escape(item.status)}* · sent {slack_date(item.sent_at)}")
     if item.resent_id is not None and item.resent_at is not None:
-        line += (f"\n:white_check_mark: resent by <@{item.resent_by}> {slack_date(item.resent_at)} as "
-                 f"`{item.resent_id}`")
+        line += (f"\n:white_check_mark: resent by {mention(item.resent_by)} {slack_date(item.resent_at)} as "
+                 f"{code(item.resent_id)}")
     elif item.resend_error is not None and item.resent_at is not None:
-        line += f"\n:x: resend by <@{item.resent_by}> {slack_date(item.resent_at)} failed: {escape(item.resend_error)}"
+        line += (f"\n:x: resend by {mention(item.resent_by)} {slack_date(item.resent_at)} failed: "
+                 f"{escape(item.resend_error)}")
     return line
 
 

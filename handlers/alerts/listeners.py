@@ -19,7 +19,7 @@ from bot.services import Services
 from handlers.alerts.blocks import RESEND, RESEND_ALL, redraw, thread_blocks
 from handlers.middleware.authorize import Routes
 from handlers.middleware.early_ack import Listeners
-from handlers.ui.formatting import slack_date
+from handlers.ui.formatting import code, mention, slack_date
 
 log = logging.getLogger("commops.handlers.alerts")
 
@@ -28,13 +28,13 @@ ROUTES = Routes(actions={RESEND: "alerts.resend", RESEND_ALL: "alerts.resend"})
 
 def note(result: ItemResult) -> str | None:
     """What the clicker alone is told when nothing was sent."""
-    mid = f"`{result.message_id}`"
+    mid = code(result.message_id)
     item = result.item
     if result.result is Result.ALREADY and item is not None and item.resent_at is not None:
-        return (f":repeat: {mid} was already resent by <@{item.resent_by}> {slack_date(item.resent_at)} as "
-                f"`{item.resent_id}`; not resent again.")
+        return (f":repeat: {mid} was already resent by {mention(item.resent_by)} {slack_date(item.resent_at)} as "
+                f"{code(item.resent_id)}; not resent again.")
     if result.result is Result.BUSY and result.prior is not None:
-        return (f":hourglass: {mid} is being resent by <@{result.prior.user_id}> (started "
+        return (f":hourglass: {mid} is being resent by {mention(result.prior.user_id)} (started "
                 f"{slack_date(result.prior.at)}), or its result is not known yet; not resent again. "
                 "Check with /resend in a minute.")
     if result.result is Result.UNKNOWN:

@@ -26,6 +26,7 @@ from handlers.campaign import blocks as ui
 from handlers.middleware.authorize import ANY, OPEN, Routes
 from handlers.middleware.call import Call
 from handlers.middleware.early_ack import Listeners
+from handlers.ui.formatting import escape
 
 log = logging.getLogger("commops.handlers.campaign")
 
@@ -55,7 +56,8 @@ async def _lookup(call: Call, found: Awaitable[Campaign], verb: str) -> Campaign
 
 
 def usage_text(problem: str | None) -> str:
-    return f":warning: {problem}\n\n{USAGE}" if problem else USAGE
+    """The usage (its ``<campaign>`` placeholders shown as written), after what was wrong with the command."""
+    return f":warning: {escape(problem)}\n\n{escape(USAGE)}" if problem else escape(USAGE)
 
 
 class CampaignListeners:

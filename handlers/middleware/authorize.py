@@ -149,13 +149,14 @@ def actor_of(body: Mapping[str, Any], context: AsyncBoltContext, channel_id: str
 def denial_text(target: Target, decision: Decision | None) -> str:
     """One mrkdwn paragraph: what was refused, that nothing happened, and how to get access."""
     if decision is None:
+        label = _escape(target.label)  # the sender's own words: a sub-command, an action or callback id
         if target.kind == "command" and target.known_command:
-            command = target.label.split()[0]
-            return (f":no_entry: `{target.label}` is not something commops knows, so nothing was done. "
+            command = label.split()[0]
+            return (f":no_entry: `{label}` is not something commops knows, so nothing was done. "
                     f"`{command} help` lists what it can do.")
         if target.kind == "command":
-            return f":no_entry: commops does not handle `{target.label}`, so nothing was done."
-        return (f":no_entry: commops does not know this {target.label.split()[0]} (`{target.label}`), so nothing "
+            return f":no_entry: commops does not handle `{label}`, so nothing was done."
+        return (f":no_entry: commops does not know this {label.split()[0]} (`{label}`), so nothing "
                 "was done. It may come from an older message; run the command again.")
     action = decision.action
     if decision.reason == "wrong_channel":
@@ -169,6 +170,11 @@ def denial_text(target: Target, decision: Decision | None) -> str:
                 f"`{action}` that includes you.")
     return (f":no_entry: You are not allowed to run `{action}`, so nothing was done. To get access, ask an admin "
             f"to add you (or a user group you are in) to a grant for `{action}` in the access policy.")
+
+
+def _escape(text: str) -> str:
+    """As handlers.ui.formatting.escape (the middleware does not import handlers.ui: sibling layers)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _plain(text: str) -> str:

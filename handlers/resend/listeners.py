@@ -17,6 +17,7 @@ from handlers.middleware.authorize import ANY, Routes
 from handlers.middleware.call import Call
 from handlers.middleware.early_ack import Listeners
 from handlers.resend.blocks import RESEND_ANYWAY, after_anyway, result_blocks, summary_text
+from handlers.ui.formatting import escape
 
 log = logging.getLogger("commops.handlers.resend")
 
@@ -33,12 +34,12 @@ def register(app: Listeners, services: Services) -> None:
                              attempt_id: str, client: AsyncWebClient) -> None:
         text = (command.get("text") or "").strip()
         if text.lower() in ("", "help", "-h", "--help", "?"):
-            await ack(text=USAGE if text else f"{UsageError('Give at least one message id.')}\n\n{USAGE}")
+            await ack(text=escape(USAGE if text else f"{UsageError('Give at least one message id.')}\n\n{USAGE}"))
             return
         try:
             ids = parse_message_ids(text)
         except UsageError as error:
-            await ack(text=f":warning: {error}\n\n{USAGE}")
+            await ack(text=f":warning: {escape(error)}\n\n{escape(USAGE)}")
             await services.audit.record("resend", AuditOutcome.INVALID, actor, arguments={"text": text},
                                         error=str(error), attempt_id=attempt_id)
             return

@@ -190,7 +190,7 @@ async def test_the_one_line_form_names_each_bad_field(bot: Bot) -> None:
 async def test_help_and_unknown_sub_commands_list_upsert(bot: Bot) -> None:
     for text in ("help", "frobnicate"):
         response = await bot.command("/comm", text)
-        assert "/comm upsert [<groupId> <targetId> [<type>]]" in response.text
+        assert "/comm upsert [&lt;groupId&gt; &lt;targetId&gt; [&lt;type&gt;]]" in response.text
 
 
 def test_the_shell_fills_and_submits_the_form_and_takes_the_one_line_form(tmp_path: Path) -> None:

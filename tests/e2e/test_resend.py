@@ -47,7 +47,7 @@ async def test_bad_input_gets_usage_and_no_api_call(bot: Bot) -> None:
 
 async def test_help_is_usage(bot: Bot) -> None:
     response = await bot.command("/resend", "help")
-    assert response.text.startswith("*Usage:* `/resend <messageId>")
+    assert response.text.startswith("*Usage:* `/resend &lt;messageId&gt; [&lt;messageId&gt; …]`")
 
 
 async def test_forged_and_stale_requests_are_refused_without_any_call(bot: Bot) -> None:
