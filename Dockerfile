@@ -23,7 +23,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN groupadd --system --gid 10001 commops \
     && useradd --system --uid 10001 --gid commops --home-dir /data --no-create-home --shell /usr/sbin/nologin commops
 COPY --from=build /dist/ /tmp/wheels/
-# The wheel by its path (never a name pip could look up on an index), with the postgres extra only.
+# The wheel by its path (never a name pip could look up on an index), with the postgres extra only. Its
+# dependencies come in at the newest versions pyproject.toml's ranges allow (the project keeps no lock file).
+# hadolint ignore=DL3013
 RUN set -eu; \
     wheel="$(ls /tmp/wheels/commops-*.whl)"; \
     pip install "${wheel}[postgres]"; \
