@@ -35,6 +35,9 @@ RUN set -eu; \
 # containers; with several replicas use PostgreSQL (DATABASE_URL=postgresql+asyncpg://…) instead.
 RUN mkdir -p /data && chown commops:commops /data && chmod 0750 /data
 WORKDIR /data
+# Also HOME, whatever uid the container runs as: asyncpg looks for ~/.pgpass and ~/.postgresql/ certificates, and
+# a HOME the bot may not read stops it at start ("Permission denied").
+ENV HOME=/data
 USER 10001:10001
 # 3000: HTTP mode (POST /slack/events, GET /healthz, /readyz, /metrics). 8080: HEALTH_PORT, the same GETs in
 # Socket Mode.

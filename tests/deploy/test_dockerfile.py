@@ -140,6 +140,8 @@ def test_the_working_directory_is_writable_by_the_bot_for_the_default_sqlite_fil
     runs = " ".join(run.text for run in runtime.all("RUN"))
     assert re.search(rf"chown (commops|{user})(:\S+)? {re.escape(workdir)}\b", runs), \
         f"WORKDIR {workdir} is not chowned to the bot's user: the default SQLite file cannot be created"
+    homes = [env.text for env in runtime.all("ENV") if env.text.startswith("HOME=")]
+    assert homes == [f"HOME={workdir}"], "HOME should be the bot's own folder (asyncpg reads ~/.postgresql/)"
 
 
 def test_entrypoint_cmd_expose_and_healthcheck() -> None:
