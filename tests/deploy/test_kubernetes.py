@@ -4,6 +4,7 @@ settings the bot knows, the migration step, and selectors that select."""
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from bot.access.policy import parse_policy
 from bot.settings import Settings
 from tests.deploy.recipes import (
     KUBERNETES,
+    ROOT,
     dockerfile_stages,
     is_placeholder,
     known_settings,
@@ -26,7 +28,9 @@ from tests.deploy.recipes import (
 NAMESPACE = "commops"
 # The oldest Kubernetes release still widely run by managed clusters, and the newest the schemas go up to.
 VERSIONS = ("1.30", kubernetes_validate.utils.major_minor(kubernetes_validate.utils.latest_version()))
-FILES = sorted(KUBERNETES.glob("*.yaml"))
+APPLIED = sorted(KUBERNETES.glob("*.yaml"))  # what `kubectl apply -f deploy/kubernetes/` applies, in this order
+SECRET_TEMPLATE = KUBERNETES / "secret.yaml.example"  # filled in as secret.yaml, or made from deploy/commops.env
+FILES = [*APPLIED, SECRET_TEMPLATE]
 
 
 def _objects() -> Iterator[tuple[Path, dict[str, Any]]]:
@@ -62,10 +66,14 @@ def _runtime_uid() -> int:
     return int(dockerfile_stages()[-1].all("USER")[-1].text.split(":")[0])
 
 
-def test_the_folder_holds_the_recipe() -> None:
-    kinds = {document["kind"] for _, document in _objects()}
-    assert {"Secret", "ConfigMap", "Deployment", "Service", "PodDisruptionBudget"} <= kinds
-    assert all(path.name[:2].isdigit() for path in FILES), "file names start with their apply order"
+def test_the_folder_holds_the_recipe_and_keeps_the_secret_template_apart() -> None:
+    kinds = [document["kind"] for path in APPLIED for document in yaml_documents(path)]
+    assert kinds == ["Namespace", "ConfigMap", "Deployment", "Service", "PodDisruptionBudget"]
+    assert all(path.name[:2].isdigit() for path in APPLIED), "file names start with their apply order"
+    assert [document["kind"] for document in yaml_documents(SECRET_TEMPLATE)] == ["Secret"]
+    filled = SECRET_TEMPLATE.with_suffix("")
+    ignored = subprocess.run(["git", "check-ignore", "--quiet", str(filled)], cwd=ROOT, check=False).returncode == 0
+    assert ignored, f"{filled.relative_to(ROOT)} will hold the real secrets: it must be git-ignored"
 
 
 def test_the_schemas_for_the_versions_are_shipped() -> None:
