@@ -58,6 +58,8 @@ def _run(coroutine: Coroutine[Any, Any, Any]) -> Any:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# The installed distribution's version (importlib.metadata), so the wheel, the image and pyproject.toml agree.
+@click.version_option(package_name="commops", prog_name="commops", message="%(prog)s %(version)s")
 def main() -> None:
     """Slack chat-ops for Capillary and Comm customer messaging."""
 
