@@ -68,7 +68,8 @@ def main() -> None:
 @click.option("--mode", type=click.Choice(["socket", "http"]), default=None,
               help="Socket Mode (default when SLACK_APP_TOKEN is set) or HTTP.")
 @click.option("--port", type=click.IntRange(1, 65535), default=None, help="HTTP port (default PORT or 3000).")
-@click.option("--host", default="0.0.0.0", show_default=True, help="HTTP interface to listen on.")
+@click.option("--host", default="0.0.0.0", show_default=True,
+              help="Interface to listen on (HTTP mode; in Socket Mode, for the health checks).")
 def run(mode: Literal["socket", "http"] | None, port: int | None, host: str) -> None:
     """Serve Slack."""
     settings = _settings()
@@ -78,7 +79,7 @@ def run(mode: Literal["socket", "http"] | None, port: int | None, host: str) -> 
         settings.require_capillary()
     except SettingsError as error:
         _die(str(error))
-    configure_logging(settings.log_level, known_secrets(settings))
+    configure_logging(settings.log_level, known_secrets(settings), fmt=settings.log_format)
     _run(_serve(settings, chosen, host, port or settings.port))
 
 
@@ -97,7 +98,8 @@ async def _serve(settings: Settings, mode: Literal["socket", "http"], host: str,
     try:
         if mode == "socket":
             assert settings.slack_app_token is not None
-            await run_socket(app, services, settings.slack_app_token.get_secret_value())
+            await run_socket(app, services, settings.slack_app_token.get_secret_value(), host=host,
+                             health_port=settings.health_port)
         else:
             await run_http(app, services, host=host, port=port)
     finally:

@@ -1,14 +1,19 @@
-"""Logging set-up with secrets redacted from every line, at every level (tracebacks included)."""
+"""Logging set-up with secrets redacted from every line, at every level (tracebacks included): plain text lines,
+or (``LOG_FORMAT=json``) one JSON object a line carrying the ids of the request that caused it."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import logging
 import re
 import sys
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from bot.observability.context import current_request
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -36,6 +41,38 @@ class RedactingFormatter(logging.Formatter):
         return redact(super().format(record), self._secrets)
 
 
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: ``time`` (UTC), ``level``, ``logger``, ``message``, the ``attempt_id``, ``user`` and
+    ``action`` of the request that caused the line (when one did), and ``exception`` for a traceback. Each text is
+    redacted before it is encoded, so a redaction can never break the JSON."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace(
+                "+00:00", "Z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": redact(record.getMessage(), self._secrets),
+        }
+        request = current_request()
+        if request is not None:
+            for key in ("attempt_id", "user", "action"):
+                value = getattr(request, key)
+                if value:
+                    entry[key] = value
+        if record.exc_info:
+            entry["exception"] = redact(self.formatException(record.exc_info), self._secrets)
+        elif record.exc_text:
+            entry["exception"] = redact(record.exc_text, self._secrets)
+        if record.stack_info:
+            entry["stack"] = redact(self.formatStack(record.stack_info), self._secrets)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
     for secret in secrets:
         text = text.replace(secret, REDACTED)
@@ -59,9 +96,12 @@ def known_secrets(settings: Settings) -> list[str]:
     return [value for value in found if value]
 
 
-def configure_logging(level: str, secrets: Iterable[str] = (), *, stream: object = None) -> None:
+def configure_logging(level: str, secrets: Iterable[str] = (), *, stream: object = None,
+                      fmt: Literal["text", "json"] = "text") -> None:
     handler = logging.StreamHandler(stream or sys.stderr)  # type: ignore[arg-type]
-    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets))
+    formatter: logging.Formatter = (JsonFormatter(secrets) if fmt == "json" else
+                                    RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets))
+    handler.setFormatter(formatter)
     root = logging.getLogger()
     for existing in list(root.handlers):
         root.removeHandler(existing)

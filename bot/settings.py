@@ -65,7 +65,9 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///commops.db"
     access_policy: Path | None = None
     port: int = Field(default=3000, ge=1, le=65_535)
+    health_port: int = Field(default=8080, ge=1, le=65_535)  # Socket Mode: /healthz, /readyz, /metrics
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("slack_api_url")
     @classmethod
@@ -161,6 +163,11 @@ class Settings(BaseSettings):
     @classmethod
     def _level(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _log_format(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
 
     # Derived views the rest of the code relies on.
 

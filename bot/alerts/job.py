@@ -33,6 +33,7 @@ from bot.alerts.domain import Candidate, Digest, undelivered, undelivered_status
 from bot.alerts.outbox import Outbox
 from bot.alerts.posting import DigestPoster, PostRefused
 from bot.alerts.watchlist import Customer, Watchlist, load_watchlist
+from bot.observability.metrics import observe_alert_cycle
 from bot.settings import Settings, SettingsError
 from bot.store.engine import Store
 from bot.store.leases import Lease, holder_id
@@ -166,6 +167,24 @@ class AlertJob:
                 log.warning("alerts: could not release the alert lease", exc_info=True)
 
     async def _run(self) -> CycleReport:
+        """A cycle, observed in the metrics (its duration, what it left pending) unless it was cancelled."""
+        started = time.perf_counter()
+        try:
+            report = await self._cycle()
+        except Exception:
+            observe_alert_cycle(time.perf_counter() - started, await self._pending())
+            raise
+        observe_alert_cycle(time.perf_counter() - started, await self._pending())
+        return report
+
+    async def _pending(self) -> int | None:
+        try:
+            return await self.outbox.pending_count()
+        except Exception:  # the store is failing too: the cycle's own error says so; the gauge keeps its value
+            log.warning("alerts: could not count the pending alerts", exc_info=True)
+            return None
+
+    async def _cycle(self) -> CycleReport:
         now = self._clock()
         polled = await self.poll(now, _Renewal(self.lease, self._clock))
         report = CycleReport(customers=len(self.watchlist), failed=len(polled.failed), missing=len(polled.missing))

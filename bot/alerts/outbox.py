@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from bot.alerts.domain import Candidate, DigestItem, PostedItem, newest_first
 from bot.store.engine import Store
@@ -68,6 +68,11 @@ class Outbox:
         async with self._store.session() as session:
             rows = (await session.execute(select(AlertItem).where(AlertItem.state == "pending"))).scalars().all()
         return newest_first([as_item(row) for row in rows])
+
+    async def pending_count(self) -> int:
+        async with self._store.session() as session:
+            return int(await session.scalar(select(func.count()).select_from(AlertItem)
+                                             .where(AlertItem.state == "pending")) or 0)
 
     async def claim(self, lease: Lease) -> tuple[DigestItem, ...]:
         """Every pending item, claimed for ``lease``'s holder (taken from a holder that lost it), newest first;

@@ -27,6 +27,7 @@ from sqlalchemy import or_, select
 from bot.actor import Actor
 from bot.audit.throttle import DenialThrottle
 from bot.logs import redact
+from bot.observability.context import note_outcome
 from bot.store.engine import Store
 from bot.store.tables import AuditRecord
 from bot.vendors.errors import VendorError
@@ -44,6 +45,14 @@ class AuditOutcome(enum.StrEnum):
     DUPLICATE = "duplicate"  # refused by a guard (resent recently); nothing was called
     VENDOR_ERROR = "vendor_error"  # the vendor answered with an error, or not at all (error_code says which)
     ERROR = "error"  # our own failure
+
+
+# What each outcome counts as in the request metrics (commops_requests_total's ok, denied, invalid, error): a
+# request refused for what it asked (bad input, a guard) is invalid; any failure, the vendor's or ours, an error.
+METRIC_OUTCOME = {
+    AuditOutcome.OK: "ok", AuditOutcome.DENIED: "denied", AuditOutcome.INVALID: "invalid",
+    AuditOutcome.DUPLICATE: "invalid", AuditOutcome.VENDOR_ERROR: "error", AuditOutcome.ERROR: "error",
+}
 
 
 @dataclass(frozen=True)
@@ -132,6 +141,7 @@ class AuditLog:
 
         Never raises: a failed audit write must not hide from the user what the vendor already did.
         """
+        note_outcome(METRIC_OUTCOME.get(outcome, "error"))
         text: str | None = None
         if isinstance(error, VendorError):
             text, error_code = error.sentence, error_code or error_code_of(error)

@@ -10,6 +10,7 @@ because one that may have reached the vendor must never be repeated blindly.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -18,6 +19,7 @@ import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_base, wait_exponential_jitter
 
+from bot.observability.metrics import observe_vendor_call
 from bot.vendors.errors import ConnectionFailed, Timeout, Unavailable, VendorError
 
 T = TypeVar("T")
@@ -87,13 +89,35 @@ async def request(
     timeout: float,
     idempotent: bool,
     unsure: str,
+    operation: str,
     **options: Any,
 ) -> httpx.Response:
     """``http.request(method, path, **options)``, its transport failures raised as typed errors of ``vendor``.
 
     ``unsure`` ends the sentence of a Timeout or Unavailable when the call is not idempotent (it may have been
     carried out), e.g. ``". It may still have been carried out."``; otherwise the sentence ends in a full stop.
+    Every call is counted in the metrics under ``operation`` with its HTTP status or transport failure.
     """
+    started = time.perf_counter()
+    status = "cancelled"
+    try:
+        response = await _request(http, method, path, vendor=vendor, log=log, timeout=timeout, idempotent=idempotent,
+                                  unsure=unsure, **options)
+        status = str(response.status_code)
+        return response
+    except VendorError as error:
+        status = _FAILURE_STATUS.get(type(error), "broken")
+        raise
+    finally:
+        observe_vendor_call(vendor.lower(), operation, status, time.perf_counter() - started)
+
+
+_FAILURE_STATUS: dict[type[VendorError], str] = {ConnectionFailed: "connection_failed", Timeout: "timeout",
+                                                 Unavailable: "broken"}
+
+
+async def _request(http: httpx.AsyncClient, method: str, path: str, *, vendor: str, log: logging.Logger,
+                   timeout: float, idempotent: bool, unsure: str, **options: Any) -> httpx.Response:
     ending = "." if idempotent else unsure
     try:
         return await http.request(method, path, **options)

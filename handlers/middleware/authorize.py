@@ -13,6 +13,11 @@ by the person who sent it, like a command.
 
 Modals have no channel; a modal whose ``private_metadata`` is a JSON object with ``channel_id`` is judged in
 that channel (set it when opening the modal from a command), else as if outside every channel.
+
+The middleware also opens the request's :class:`bot.observability.context.RequestScope`: its attempt id, user and
+action go on every JSON log line the request causes, and the request is counted in the metrics with a name bounded
+to these routes (a denial here, an allowed request by the listener wrapper of early_ack.py when its work ends),
+with the time from its arrival here to the ack.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ from bot.access.policy import CHANGES_DATA, AccessControl, Decision, require_kno
 from bot.actor import Actor
 from bot.audit.log import AuditLog, new_attempt_id
 from bot.background import BackgroundWork
+from bot.observability.context import RequestScope, enter_request
+from bot.observability.metrics import OTHER
 
 log = logging.getLogger("commops.authorize")
 
@@ -225,6 +232,15 @@ def install(app: AsyncApp, *, access: AccessControl, audit: AuditLog, routes: Ro
         response: BoltResponse | None, next_: Callable[[], Awaitable[None]],
     ) -> BoltResponse | None:
         target = resolve(body, routes)
+        kind, name = metric_labels(target, body, routes)
+        # Bolt runs the listener after this middleware returns, in the same task: the scope stays current for it.
+        scope = enter_request(RequestScope(kind, name, attempt_id=new_attempt_id(), user=context.user_id))
+        return await decide(body, context, ack, client, response, next_, target, scope)
+
+    async def decide(
+        body: dict[str, Any], context: AsyncBoltContext, ack: AsyncAck, client: AsyncWebClient,
+        response: BoltResponse | None, next_: Callable[[], Awaitable[None]], target: Target, scope: RequestScope,
+    ) -> BoltResponse | None:
         channel = channel_of(body, context)
         decision: Decision | None = None
         if target.action == OPEN:
@@ -234,24 +250,50 @@ def install(app: AsyncApp, *, access: AccessControl, audit: AuditLog, routes: Ro
             allowed = decision.allowed
         else:
             allowed = False
+        scope.action = decision.action if decision else target.action if target.action != OPEN else target.label
         if allowed:
-            context[ATTEMPT_KEY] = new_attempt_id()
+            context[ATTEMPT_KEY] = scope.attempt_id
             context[ACTOR_KEY] = actor_of(body, context, channel)
             context[DECISION_KEY] = decision
-            await next_()
+            await next_()  # the listener (handlers/middleware/early_ack.py) observes the ack and counts the request
             return response
+        scope.action = scope.action or "unknown"
+        scope.note("denied")
         if body.get("type") == "event_callback" or (target.kind == "other" and not context.user_id):
             log.debug("ignored %s: no route handles it", target.label)
-            return await ack()
+            return await _answered(ack(), scope)
         actor = actor_of(body, context, channel)
         text = denial_text(target, decision)
         log.info("denied %s to %s in %s: %s", target.label, actor.user_id, channel or "no channel",
                  decision.detail if decision else "no route")
-        follow_ups.spawn(_follow_up(audit, client, context, body, target, decision, actor, text),
+        follow_ups.spawn(_follow_up(audit, client, context, body, target, decision, actor, text, scope.attempt_id),
                          name=f"denial of {target.label}")
-        return await _deny(ack, target, body, text)
+        return await _answered(_deny(ack, target, body, text), scope)
 
     app.middleware(authorize)
+
+
+async def _answered(acking: Awaitable[BoltResponse], scope: RequestScope) -> BoltResponse:
+    try:
+        return await acking
+    finally:
+        scope.acked()
+        scope.finish()
+
+
+def metric_labels(target: Target, body: Mapping[str, Any], routes: Routes) -> tuple[str, str]:
+    """The request's ``kind`` (command, action, view, event) and ``name`` (the command, action_id or callback_id,
+    when a route declares it; else ``other``, so that no payload can add label values)."""
+    if target.kind == "command":
+        command = str(target.arguments.get("command"))
+        return "command", command if command in routes.commands else OTHER
+    if target.kind in ("action", "options"):
+        action_id = target.arguments.get("action_id")
+        return "action", action_id if isinstance(action_id, str) and action_id in routes.actions else OTHER
+    if target.kind in ("view", "view_closed"):
+        callback_id = target.arguments.get("callback_id")
+        return "view", callback_id if isinstance(callback_id, str) and callback_id in routes.views else OTHER
+    return ("event" if body.get("type") == "event_callback" else "action"), OTHER
 
 
 async def _deny(ack: AsyncAck, target: Target, body: Mapping[str, Any], text: str) -> BoltResponse:
@@ -269,13 +311,14 @@ async def _deny(ack: AsyncAck, target: Target, body: Mapping[str, Any], text: st
 
 
 async def _follow_up(audit: AuditLog, client: AsyncWebClient, context: AsyncBoltContext, body: Mapping[str, Any],
-                     target: Target, decision: Decision | None, actor: Actor, text: str) -> None:
+                     target: Target, decision: Decision | None, actor: Actor, text: str,
+                     attempt_id: str | None) -> None:
     """After the ack: audit the denial first (so it is on record before the user hears of it), then tell a
     user who clicked a button, whose request's ack cannot carry a message."""
     await audit.record_denial(
         decision.action if decision else "unknown", actor, arguments=target.arguments,
         error_code=decision.reason if decision else "unknown_request",
-        error=decision.detail if decision else f"no route for {target.label}", attempt_id=new_attempt_id(),
+        error=decision.detail if decision else f"no route for {target.label}", attempt_id=attempt_id,
     )
     if target.kind not in ("action", "other"):
         return

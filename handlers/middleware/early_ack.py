@@ -26,6 +26,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.actor import Actor
 from bot.background import BackgroundWork
+from bot.observability.context import current_request
 from handlers.middleware.authorize import ACTOR_KEY, ATTEMPT_KEY
 from handlers.middleware.call import Call
 
@@ -78,11 +79,16 @@ def ack_early(listener: Listener, background: BackgroundWork) -> Listener:
 
     async def answer_at_ack(args: AsyncArgs) -> None:
         signal = _SignallingAck(args.ack)
+        scope = current_request()
+        if scope is not None:
+            scope.handed_off = True  # the request is counted when the work ends, not at the ack
         task = background.spawn(_run(listener, _arguments(listener, args, signal), signal, args), name=name)
         acked = asyncio.ensure_future(signal.done.wait())
         await asyncio.wait({task, acked}, timeout=ACK_DEADLINE, return_when=asyncio.FIRST_COMPLETED)
         if not acked.done():
             acked.cancel()
+        if scope is not None:
+            scope.acked()  # Bolt sends the ack as this returns (or its error handler's, when the listener failed)
         failed_before_ack = not signal.done.is_set()
         if task.done() and not task.cancelled() and task.exception() is not None and failed_before_ack:
             raise task.exception()  # type: ignore[misc]  # Bolt's error handler answers
@@ -92,8 +98,10 @@ def ack_early(listener: Listener, background: BackgroundWork) -> Listener:
 
 
 async def _run(listener: Listener, kwargs: dict[str, Any], signal: _SignallingAck, args: AsyncArgs) -> None:
+    failed = True
     try:
         await listener(**kwargs)
+        failed = False
     except Exception:
         if not signal.done.is_set():
             raise  # the wrapper re-raises it to Bolt (or, past the deadline, BackgroundWork logs it)
@@ -102,6 +110,10 @@ async def _run(listener: Listener, kwargs: dict[str, Any], signal: _SignallingAc
             await _tell_late_failure(args)
         except Exception:  # best effort; the failure is logged above
             log.warning("could not tell the user about the failure")
+    finally:
+        scope = current_request()  # the task copied the request's context when it was created
+        if scope is not None:
+            scope.finish(failed=failed)
 
 
 async def _tell_late_failure(args: AsyncArgs) -> None:

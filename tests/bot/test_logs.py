@@ -5,11 +5,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import json
 import logging
 
 import pytest
 
 from bot.logs import configure_logging, known_secrets, redact
+from bot.observability.context import RequestScope, serving
 from bot.settings import Settings
 
 
@@ -63,3 +65,33 @@ def test_every_level_and_tracebacks_are_redacted(root_logging: None) -> None:
     output = stream.getvalue()
     assert "hunter2-pass" not in output and digest not in output and "sign-secret-0001" not in output
     assert output.count("[redacted]") == 4  # the message and the traceback of the exception both mention it
+
+
+def test_json_lines_are_redacted_field_by_field(root_logging: None) -> None:
+    stream = io.StringIO()
+    configure_logging("DEBUG", known_secrets(_settings()), stream=stream, fmt="json")
+    log = logging.getLogger("commops.test")
+    log.info('login with "%s" and token=%s', "hunter2-pass", "xoxb-999-888-zzz")
+    try:
+        raise RuntimeError('signing with "sign-secret-0001"')
+    except RuntimeError:
+        log.exception("failed")
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [line["level"] for line in lines] == ["INFO", "ERROR"]
+    assert lines[0]["message"] == 'login with "[redacted]" and token=[redacted]'
+    assert lines[0]["logger"] == "commops.test" and lines[0]["time"].endswith("Z")
+    assert "Traceback" in lines[1]["exception"] and "[redacted]" in lines[1]["exception"]
+    output = stream.getvalue()
+    assert "hunter2-pass" not in output and "sign-secret-0001" not in output and "xoxb-999" not in output
+    assert "attempt_id" not in lines[0]  # no request caused these lines
+
+
+def test_json_lines_carry_the_request_being_served(root_logging: None) -> None:
+    stream = io.StringIO()
+    configure_logging("INFO", stream=stream, fmt="json")
+    with serving(RequestScope("command", "/resend", attempt_id="a1", user="U1", action="resend")):
+        logging.getLogger("commops.test").info("resending")
+    logging.getLogger("commops.test").info("after")
+    first, second = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert (first["attempt_id"], first["user"], first["action"]) == ("a1", "U1", "resend")
+    assert "attempt_id" not in second and "user" not in second

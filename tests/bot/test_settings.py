@@ -9,7 +9,8 @@ from bot.settings import DEFAULT_ALERT_STATUSES, SettingsError, load_settings
 def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: pytest.TempPathFactory) -> None:
     monkeypatch.chdir(tmp_path)  # no stray .env
     for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "CAPILLARY_BASE_URL",
-                 "ALERT_INTERVAL_SECONDS", "ALERT_STATUSES", "CAPILLARY_TIMEZONE", "LOG_LEVEL"):
+                 "ALERT_INTERVAL_SECONDS", "ALERT_STATUSES", "CAPILLARY_TIMEZONE", "LOG_LEVEL", "LOG_FORMAT",
+                 "HEALTH_PORT"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -22,6 +23,8 @@ def test_defaults_match_the_contract() -> None:
     assert settings.alert_lookback_hours == 24
     assert settings.capillary_rate_limit_per_minute == 100
     assert settings.port == 3000
+    assert settings.health_port == 8080
+    assert settings.log_format == "text"
     assert settings.alert_channel is None
 
 
@@ -33,6 +36,8 @@ def test_defaults_match_the_contract() -> None:
         ("CAPILLARY_TIMEZONE", "Mars/Olympus", "IANA time zone"),
         ("SLACK_BOT_TOKEN", "xoxp-user", "xoxb-"),
         ("LOG_LEVEL", "chatty", "LOG_LEVEL is malformed"),
+        ("LOG_FORMAT", "yaml", "LOG_FORMAT is malformed: Input should be 'text' or 'json', got 'yaml'"),
+        ("HEALTH_PORT", "70000", "HEALTH_PORT is malformed"),
         ("CAPILLARY_BASE_URL", "eu.api", "http(s) URL"),
     ],
 )
@@ -46,6 +51,11 @@ def test_a_malformed_setting_is_one_line_naming_it(
     assert expected in message
     assert name in message
     assert "\n" not in message
+
+
+def test_log_format_takes_any_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOG_FORMAT", " JSON ")
+    assert load_settings().log_format == "json"
 
 
 def test_statuses_are_a_comma_separated_list(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
+
+import pytest
 
 from bot.devtools import slack_payloads as payloads
 from tests.e2e.conftest import ALICE, BOB, Bot, stale_headers
@@ -117,9 +120,18 @@ async def test_the_guard_holds_when_two_people_resend_at_once(bot: Bot) -> None:
     assert len(await bot.vendor_calls(RESEND)) == 1
 
 
-async def test_healthz(bot: Bot) -> None:
+async def test_healthz_is_liveness_and_stays_up_when_the_store_is_down(bot: Bot,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     response = await bot.http.get(f"{bot.url}/healthz")
     assert response.status_code == 200 and response.json()["status"] == "ok"
+
+    def down() -> Any:
+        raise ConnectionRefusedError("the database is down")
+
+    monkeypatch.setattr(bot.services.store, "session", down)
+    assert (await bot.http.get(f"{bot.url}/healthz")).status_code == 200
+    ready = await bot.http.get(f"{bot.url}/readyz")
+    assert ready.status_code == 503 and "store" in ready.json()["missing"]
 
 
 async def test_a_refused_response_url_does_not_lose_the_result(bot: Bot) -> None:

@@ -10,7 +10,8 @@ see :func:`bot.devtools.local_server.serve_asgi`), so no locks are needed.
 
 :class:`SlackEmulator` (``server.py``) is assembled from one part per concern, each owning its own state:
 ``directory.py`` (users, usergroups, channels), ``chat.py`` (messages), ``views.py`` (modals),
-``response_urls.py``, ``recording.py`` (the call log) and ``faults.py`` (injected failures). ``blocks.py`` checks
+``response_urls.py``, ``socket_mode.py`` (``apps.connections.open`` and the Socket Mode WebSocket),
+``recording.py`` (the call log) and ``faults.py`` (injected failures). ``blocks.py`` checks
 Block Kit; ``common.py`` holds what they all share.
 """
 
@@ -28,10 +29,12 @@ from bot.devtools.slack_emulator.common import (
     Call,
 )
 from bot.devtools.slack_emulator.server import SlackEmulator
+from bot.devtools.slack_emulator.socket_mode import ACK_DEADLINE, Ack, Envelope, LateAck, socket_payload
 
 _BlockChecker = BlockChecker  # its name before it was public
 
 __all__ = [
+    "ACK_DEADLINE",
     "BOT_ID",
     "BOT_NAME",
     "BOT_USER_ID",
@@ -41,7 +44,11 @@ __all__ = [
     "MAX_VIEW_BLOCKS",
     "RESPONSE_URL_TTL",
     "RESPONSE_URL_USES",
+    "Ack",
     "BlockChecker",
     "Call",
+    "Envelope",
+    "LateAck",
     "SlackEmulator",
+    "socket_payload",
 ]

@@ -13,23 +13,26 @@ from urllib.parse import parse_qsl
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from bot.devtools.local_server import serve_asgi
 from bot.devtools.slack_emulator.common import BOT_NAME, BOT_USER_ID, JSON, Call, Failure
 from bot.devtools.slack_emulator.faults import Faults
 from bot.devtools.slack_emulator.recording import CallLog
 from bot.devtools.slack_emulator.response_urls import ResponseUrls
+from bot.devtools.slack_emulator.socket_mode import APP_TOKEN_METHODS, SocketMode
 from bot.devtools.slack_emulator.views import Views
 
 # Arguments that slack_sdk (or a hand-made form post) may send as a JSON string inside a form field.
 _JSON_FIELDS = ("blocks", "attachments", "view", "metadata")
 
 
-class SlackEmulator(ResponseUrls, Views, CallLog, Faults):
-    """Slack's Web API on ``POST|GET /api/{method}`` plus response URLs on ``POST /response/{id}``.
+class SlackEmulator(ResponseUrls, Views, SocketMode, CallLog, Faults):
+    """Slack's Web API on ``POST|GET /api/{method}``, response URLs on ``POST /response/{id}``, and Socket Mode's
+    WebSocket on ``/link/`` (see ``socket_mode.py``).
 
-    ``tokens``: the accepted bot tokens; None accepts any ``xoxb-`` token. ``trigger_ttl``: seconds a trigger id
+    ``tokens``: the accepted bot tokens; None accepts any ``xoxb-`` token. ``app_tokens``: the accepted app-level
+    tokens (``apps.connections.open``); None accepts any ``xapp-`` token. ``trigger_ttl``: seconds a trigger id
     stays usable. ``strict_channels``: answer ``channel_not_found`` for channels not added with
     :meth:`add_channel` (by default a channel springs into existence on first use). ``clock`` (monotonic
     seconds) drives trigger and response-URL expiry, so tests can move time without sleeping. ``latency`` delays
@@ -40,6 +43,7 @@ class SlackEmulator(ResponseUrls, Views, CallLog, Faults):
         self,
         *,
         tokens: Iterable[str] | None = None,
+        app_tokens: Iterable[str] | None = None,
         trigger_ttl: float = 3.0,
         strict_channels: bool = False,
         clock: Callable[[], float] = time.monotonic,
@@ -52,6 +56,7 @@ class SlackEmulator(ResponseUrls, Views, CallLog, Faults):
         self.latency = latency
         self.base_url = None
         super().__init__()
+        self.app_tokens = set(app_tokens) if app_tokens is not None else None
 
         self._methods: dict[str, Callable[[JSON], JSON]] = {
             "auth.test": self._auth_test,
@@ -65,11 +70,13 @@ class SlackEmulator(ResponseUrls, Views, CallLog, Faults):
             "users.info": self._users_info,
             "usergroups.users.list": self._usergroups_users_list,
             "conversations.info": self._conversations_info,
+            "apps.connections.open": self._apps_connections_open,
         }
         self.app = Starlette(
             routes=[
                 Route("/api/{method}", self._api, methods=["GET", "POST"]),
                 Route("/response/{rid}", self._response_url, methods=["POST"]),
+                WebSocketRoute("/link/", self._link),
             ]
         )
         self.add_user(BOT_USER_ID, BOT_NAME, real_name="commops", is_bot=True)
@@ -121,9 +128,14 @@ class SlackEmulator(ResponseUrls, Views, CallLog, Faults):
             token = authorization[7:].strip()
         return args, token if isinstance(token, str) else None
 
-    def _authenticate(self, token: str | None) -> None:
+    def _authenticate(self, token: str | None, method: str) -> None:
         if not token:
             raise Failure("not_authed")
+        if method in APP_TOKEN_METHODS:
+            self._authenticate_app(token)
+            return
+        if token.startswith("xapp-"):
+            raise Failure("not_allowed_token_type")
         valid = token in self.tokens if self.tokens is not None else token.startswith("xoxb-")
         if not valid:
             raise Failure("invalid_auth")
@@ -137,7 +149,7 @@ class SlackEmulator(ResponseUrls, Views, CallLog, Faults):
             args, token = await self._read_args(request)
             if self.latency:
                 await asyncio.sleep(self.latency)
-            self._authenticate(token)
+            self._authenticate(token, method)
             self._take_fault(method)
             handler = self._methods.get(method)
             if handler is None:

@@ -112,7 +112,7 @@ class CapillaryClient:
         """Resend one message. Never retried once the request may have reached Capillary."""
         reply = await self.call(
             "POST", "/v2/communications/resend", json={"messageId": message_id}, idempotent=False,
-            resource=COMMUNICATION,
+            resource=COMMUNICATION, operation="resend",
         )
         return self.parse(ResendResult, {**_as_dict(reply.body), "warnings": reply.warnings,
                                          "request_id": reply.request_id}, reply)
@@ -125,7 +125,7 @@ class CapillaryClient:
         reply = await self.call(
             "GET", "/v2/customers/interaction", params={"identifierName": identifier_name,
                                                        "identifierValue": identifier_value, "type": "ALL"},
-            idempotent=True, resource=CUSTOMER,
+            idempotent=True, resource=CUSTOMER, operation="customer_interactions",
         )
         return self.parse(CustomerInteractions, reply.body, reply)
 
@@ -136,6 +136,7 @@ class CapillaryClient:
         reply = await self.call(
             "POST", f"{_target_path(group_id, target_id)}/communications/upsert",
             json=[item.body() for item in items], idempotent=False, resource=TARGET_LOYALTY,
+            operation="upsert_communications",
         )
         return self.parse(UpsertAnswer, {"data": _as_dict(reply.body).get("data"), "warnings": reply.warnings,
                                          "request_id": reply.request_id}, reply)
@@ -143,17 +144,19 @@ class CapillaryClient:
     async def target_communications(self, group_id: int, target_id: int) -> tuple[TargetCommunication, ...]:
         """A target's communications today (a read: retried with backoff)."""
         reply = await self.call("GET", f"{_target_path(group_id, target_id)}/communications", idempotent=True,
-                                resource=TARGET_LOYALTY)
+                                resource=TARGET_LOYALTY, operation="target_communications")
         return self.parse(CommunicationList, {"data": _as_dict(reply.body).get("data")}, reply).communications
 
     async def channels(self) -> tuple[Channel, ...]:
         """The channels a communication can go through (1 SMS, 2 EMAIL, 3 MOBILE PUSH on the demo cluster)."""
-        reply = await self.call("GET", "/v3/targetGroups/channels", idempotent=True, resource=TARGET_LOYALTY)
+        reply = await self.call("GET", "/v3/targetGroups/channels", idempotent=True, resource=TARGET_LOYALTY,
+                                operation="channels")
         return self.parse(ChannelList, {"data": _as_dict(reply.body).get("data")}, reply).channels
 
     async def ping(self) -> str:
         """Check reachability and credentials with a harmless read; returns who the bot acts as."""
-        await self.call("GET", "/v3/targetGroups/channels", idempotent=True, resource=TARGET_LOYALTY)
+        await self.call("GET", "/v3/targetGroups/channels", idempotent=True, resource=TARGET_LOYALTY,
+                        operation="channels")
         return self._auth.principal
 
     # Machinery shared by every call -------------------------------------------------------------------------
@@ -182,18 +185,24 @@ class CapillaryClient:
         params: dict[str, Any] | None = None,
         idempotent: bool,
         resource: str,
+        operation: str,
     ) -> Reply:
+        """One call, retried where safe. ``operation`` names the endpoint in the metrics (a fixed name, never a
+        path with ids in it)."""
         return await retrying.with_retries(
-            lambda: self._attempt(method, path, json=json, params=params, idempotent=idempotent, resource=resource),
+            lambda: self._attempt(method, path, json=json, params=params, idempotent=idempotent, resource=resource,
+                                  operation=operation),
             self.retries, idempotent=idempotent,
         )
 
     async def _attempt(
-        self, method: str, path: str, *, json: Any, params: dict[str, Any] | None, idempotent: bool, resource: str
+        self, method: str, path: str, *, json: Any, params: dict[str, Any] | None, idempotent: bool, resource: str,
+        operation: str,
     ) -> Reply:
         refreshed = False
         while True:
-            response = await self._send(method, path, json=json, params=params, idempotent=idempotent)
+            response = await self._send(method, path, json=json, params=params, idempotent=idempotent,
+                                        operation=operation)
             request_id = response.headers.get("X-Cap-Requestid")
             auth_failed = response.status_code in (401, errors.TOKEN_EXPIRED)
             body: Any = None
@@ -211,7 +220,7 @@ class CapillaryClient:
             return self._reply(response, body, request_id, resource=resource, idempotent=idempotent)
 
     async def _send(
-        self, method: str, path: str, *, json: Any, params: dict[str, Any] | None, idempotent: bool,
+        self, method: str, path: str, *, json: Any, params: dict[str, Any] | None, idempotent: bool, operation: str,
         authenticated: bool = True,
     ) -> httpx.Response:
         await self.limiter.acquire()
@@ -219,7 +228,7 @@ class CapillaryClient:
         started = time.perf_counter()
         response = await retrying.request(
             self._http, method, path, vendor=errors.VENDOR, log=log, timeout=self._timeout, idempotent=idempotent,
-            unsure=_UNSURE, json=json, params=params, headers=headers,
+            unsure=_UNSURE, operation=operation, json=json, params=params, headers=headers,
         )
         log.info(
             "%s %s -> %s in %.0f ms (request id %s)", method, path, response.status_code,
@@ -257,7 +266,7 @@ class CapillaryClient:
         async def fetch() -> tuple[str, float]:
             # The token call itself carries no token (and must not wait on the lock that is fetching one).
             response = await self._send("POST", "/v3/oauth/token/generate", json={"key": key, "secret": secret},
-                                        params=None, idempotent=True, authenticated=False)
+                                        params=None, idempotent=True, operation="oauth_token", authenticated=False)
             request_id = response.headers.get("X-Cap-Requestid")
             body = errors.parse_body(response.content, status=response.status_code, request_id=request_id,
                                      maybe_applied=False)

@@ -77,7 +77,8 @@ class CommClient:
         for _ in range(MAX_PAGES):
             if path is None:
                 break
-            body = await self.call("GET", path, params=params, idempotent=True, subject=LIST_SUBJECT, owned=False)
+            body = await self.call("GET", path, params=params, idempotent=True, subject=LIST_SUBJECT, owned=False,
+                                   operation="list_campaigns")
             items = body.get("data") if isinstance(body, dict) else None
             if not isinstance(items, list):
                 raise self._malformed("the list has no “data” array", 200)
@@ -86,7 +87,8 @@ class CommClient:
         return found
 
     async def get_campaign(self, campaign_id: str) -> Campaign:
-        body = await self.call("GET", _campaign_path(campaign_id), idempotent=True, subject=_subject(campaign_id))
+        body = await self.call("GET", _campaign_path(campaign_id), idempotent=True, subject=_subject(campaign_id),
+                               operation="get_campaign")
         return self._campaign(_data(body))
 
     async def put_campaign(self, campaign_id: str, whole: dict[str, Any]) -> None:
@@ -96,13 +98,13 @@ class CommClient:
         verifying GET that follows.
         """
         await self.call("PUT", _campaign_path(campaign_id), json=whole, idempotent=False,
-                        subject=_subject(campaign_id))
+                        subject=_subject(campaign_id), operation="put_campaign")
 
     async def stop_send(self, campaign_id: str, send_id: str) -> SendStopped:
         """Stop one send of a campaign. Final: nothing resumes a stopped send. Never retried once sent."""
         path = f"{_campaign_path(campaign_id)}/stop/{quote(send_id, safe='')}"
         body = await self.call("POST", path, idempotent=False,
-                               subject=f"send {send_id} of {_subject(campaign_id)}")
+                               subject=f"send {send_id} of {_subject(campaign_id)}", operation="stop_send")
         data = body.get("data", body) if isinstance(body, dict) else {}
         try:
             return SendStopped.model_validate(data if isinstance(data, dict) else {})
@@ -111,7 +113,8 @@ class CommClient:
 
     async def ping(self) -> int:
         """Reach Comm with the token; the number of campaigns the token's team can see."""
-        body = await self.call("GET", CAMPAIGNS, idempotent=True, subject=LIST_SUBJECT, owned=False)
+        body = await self.call("GET", CAMPAIGNS, idempotent=True, subject=LIST_SUBJECT, owned=False,
+                               operation="list_campaigns")
         items = body.get("data") if isinstance(body, dict) else None
         if not isinstance(items, list):
             raise self._malformed("the list has no “data” array", 200)
@@ -128,21 +131,24 @@ class CommClient:
         params: dict[str, Any] | None = None,
         idempotent: bool,
         subject: str,
+        operation: str,
         owned: bool = True,
     ) -> Any:
+        """One call, retried where safe. ``operation`` names the endpoint in the metrics (a fixed name, never a
+        path with ids in it)."""
         return await retrying.with_retries(
             lambda: self._attempt(method, path, json=json, params=params, idempotent=idempotent, subject=subject,
-                                  owned=owned),
+                                  owned=owned, operation=operation),
             self.retries, idempotent=idempotent, max_wait=self.max_wait,
         )
 
     async def _attempt(self, method: str, path: str, *, json: Any, params: dict[str, Any] | None,
-                       idempotent: bool, subject: str, owned: bool) -> Any:
+                       idempotent: bool, subject: str, owned: bool, operation: str) -> Any:
         await self.limiter.acquire()
         started = time.perf_counter()
         response = await retrying.request(
             self._http, method, path, vendor=errors.VENDOR, log=log, timeout=self._timeout, idempotent=idempotent,
-            unsure=f"; {MAYBE_APPLIED}.", json=json, params=params,
+            unsure=f"; {MAYBE_APPLIED}.", operation=operation, json=json, params=params,
         )
         status = response.status_code
         log.info("%s %s -> %s in %.0f ms", method, path, status, (time.perf_counter() - started) * 1000)

@@ -74,7 +74,7 @@ async def test_unknown_message_is_4223_with_org_and_id_in_the_sentence(client: C
 async def test_bad_input_is_invalid_input(sandbox: Sandbox, client: CapillaryClient) -> None:
     with pytest.raises(InvalidInput, match="rejected the input"):
         await client.call("POST", RESEND, json={"messageId": "not-a-number"}, idempotent=False,
-                          resource="Communication")
+                          resource="Communication", operation="resend")
 
 
 async def test_the_plain_password_is_refused_and_said_so(sandbox: Sandbox) -> None:

@@ -27,7 +27,7 @@ from bot.devtools import slack_payloads as payloads
 from bot.devtools.slack_emulator import SlackEmulator
 from bot.store.engine import Store
 from handlers.families import FAMILIES
-from handlers.middleware.authorize import ANY, OPEN, Routes, install, merge_routes, resolve
+from handlers.middleware.authorize import ANY, OPEN, Routes, install, merge_routes, metric_labels, resolve
 
 SECRET = "unit-signing-secret"
 OPS, ELSEWHERE = "C0OPS0001", "C0RANDOM1"
@@ -186,6 +186,21 @@ def test_the_real_handler_modules_route_what_they_register() -> None:
     assert routes.commands["/resend"][ANY] == "resend"
     assert routes.actions["resend.anyway"] == "resend"
     assert routes.commands["/comm"]["audit"] == OPEN
+
+
+def test_metric_labels_name_only_declared_routes() -> None:
+    def labels(body: dict[str, Any]) -> tuple[str, str]:
+        return metric_labels(resolve(body, ROUTES), body, ROUTES)
+
+    assert labels({"command": "/resend", "text": "1 2"}) == ("command", "/resend")
+    assert labels({"command": "/made-up", "text": ""}) == ("command", "other")
+    assert labels({"type": "block_actions", "actions": [{"action_id": "resend.anyway"}]}) == ("action",
+                                                                                               "resend.anyway")
+    assert labels({"type": "block_actions", "actions": [{"action_id": "x" * 300}]}) == ("action", "other")
+    assert labels({"type": "view_submission", "view": {"callback_id": "comm.upsert"}}) == ("view", "comm.upsert")
+    assert labels({"type": "view_closed", "view": {"callback_id": "forged"}}) == ("view", "other")
+    assert labels({"type": "event_callback", "event": {"type": "app_mention"}}) == ("event", "other")
+    assert labels({"type": "shortcut", "callback_id": "global.thing"}) == ("action", "other")
 
 
 def test_a_route_naming_an_action_the_policy_does_not_know_stops_the_start() -> None:
