@@ -229,7 +229,7 @@ def install(app: AsyncApp, *, access: AccessControl, audit: AuditLog, routes: Ro
         else:
             allowed = False
         if allowed:
-            context[ATTEMPT_KEY] = new_attempt_id()
+            context[ATTEMPT_KEY] = context.get(ATTEMPT_KEY) or new_attempt_id()  # the replay guard may have set it
             context[ACTOR_KEY] = actor_of(body, context, channel)
             context[DECISION_KEY] = decision
             await next_()
