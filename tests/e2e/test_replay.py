@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from bot.devtools import slack_payloads as payloads
+from bot.store.base import Base
 from tests.conftest import Sandbox
 from tests.e2e.campaign_support import IDS, campaign_bot, last_ephemeral, puts
 from tests.e2e.conftest import ALICE, CHANNEL, SIGNING_SECRET, Bot, running_bot
 from tests.e2e.test_comm_upsert import UPSERT, open_form
 
 WINBACK = IDS["Winback March"]
+POSTGRES = os.environ.get("COMMOPS_TEST_POSTGRES_URL")
 ONE_LINE = 'upsert 2750 2996 type=START channel=SMS sender=CAPLOY offset=1 active=true message="Hi there"'
 
 
@@ -103,16 +107,25 @@ async def test_a_replayed_form_saves_once(bot: Bot) -> None:
 
 
 @contextlib.asynccontextmanager
-async def two_replicas(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[tuple[Bot, Bot]]:
-    """Two bots, each its own process state and store engine, on one database file."""
-    async with running_bot(sandbox, tmp_path) as one, running_bot(sandbox, tmp_path) as two:
+async def two_replicas(sandbox: Sandbox, tmp_path: Path, database: str) -> AsyncIterator[tuple[Bot, Bot]]:
+    """Two bots, each its own process state and store engine, on one database (a SQLite file by default; with
+    COMMOPS_TEST_POSTGRES_URL, a scratch PostgreSQL database whose tables this drops, as well)."""
+    extra = {"database_url": POSTGRES} if database == "postgresql" else {}
+    async with running_bot(sandbox, tmp_path, **extra) as one, running_bot(sandbox, tmp_path, **extra) as two:
         assert one.services.store is not two.services.store
         assert one.services.settings.database_url == two.services.settings.database_url
-        yield one, two
+        try:
+            yield one, two
+        finally:
+            if database == "postgresql":
+                async with one.services.store.engine.begin() as connection:
+                    await connection.run_sync(Base.metadata.drop_all)
 
 
-async def test_two_replicas_serve_the_same_signed_request_once(sandbox: Sandbox, tmp_path: Path) -> None:
-    async with two_replicas(sandbox, tmp_path) as (one, two):
+@pytest.mark.parametrize("database", ["sqlite", *(["postgresql"] if POSTGRES else [])])
+async def test_two_replicas_serve_the_same_signed_request_once(sandbox: Sandbox, tmp_path: Path,
+                                                               database: str) -> None:
+    async with two_replicas(sandbox, tmp_path, database) as (one, two):
         body, headers = signed_command(one, "/comm", ONE_LINE)
         answers = await asyncio.gather(one.post(body, headers=headers), two.post(body, headers=headers))
         texts = [answer.text for answer in answers]
