@@ -127,16 +127,41 @@ async def test_two_replicas_serve_the_same_signed_request_once(sandbox: Sandbox,
                                                                database: str) -> None:
     async with two_replicas(sandbox, tmp_path, database) as (one, two):
         body, headers = signed_command(one, "/comm", ONE_LINE)
+        # At the same moment: each replica answers Slack at once, and the store lets exactly one of them act.
         answers = await asyncio.gather(one.post(body, headers=headers), two.post(body, headers=headers))
-        texts = [answer.text for answer in answers]
-        assert sum("already received" in text for text in texts) == 1, texts
-        assert sum("Saving the START communication" in text for text in texts) == 1, texts
+        assert all(answer.status_code == 200 for answer in answers)
+        await one.settle()
+        await two.settle()
+        # Later, to either replica: each remembers what it saw, and the store which of them served it.
+        later = [await replica.post(body, headers=headers) for replica in (one, two)]
         await one.settle()
         await two.settle()
         upserts = [call for call in sandbox.state.recorded_calls(method="POST") if call["path"] == UPSERT]
         assert len(upserts) == 1
+        confirmations = one.slack.calls("chat.postMessage") + two.slack.calls("chat.postMessage")
+        assert len(confirmations) == 1  # the replica that lost the race said nothing either
         rows = [row for row in await one.services.audit.query(limit=None) if row.action == "comm.upsert"]
-        assert sorted(row.outcome for row in rows) == ["duplicate", "ok"]
+        assert sorted(row.outcome for row in rows) == ["duplicate", "duplicate", "duplicate", "ok"]
+        served = next(row for row in rows if row.outcome == "ok")
+        assert {row.arguments["first_attempt_id"] for row in rows if row.outcome == "duplicate"} == {
+            served.attempt_id}
+        assert all("already received" in answer.text for answer in later)
+
+
+async def test_a_replay_sent_to_another_replica_is_answered_but_not_served(sandbox: Sandbox, tmp_path: Path) -> None:
+    async with two_replicas(sandbox, tmp_path, "sqlite") as (one, two):
+        body, headers = signed_command(one, "/comm", ONE_LINE)
+        assert "Saving" in (await one.post(body, headers=headers)).text
+        await one.slack.wait_for("chat.postMessage")
+        await one.settle()
+        replayed = await two.post(body, headers=headers)  # two never saw it: it answers before asking the store
+        assert replayed.status_code == 200
+        await two.settle()
+        assert len(await one.vendor_calls(UPSERT)) == 1
+        assert two.slack.calls("chat.postMessage") == [] and len(one.slack.calls("chat.postMessage")) == 1
+        assert one.slack.calls("response_url") == []  # nothing said to the channel on the replay's account
+        rows = await duplicates(two)
+        assert [(row.action, row.error_code) for row in rows] == [("comm.upsert", "replay")]
 
 
 async def test_socket_mode_requests_and_unsigned_ones_are_not_checked(bot: Bot) -> None:
@@ -172,6 +197,9 @@ async def test_when_the_store_cannot_tell_nothing_is_done(bot: Bot) -> None:
         await connection.exec_driver_sql("DROP TABLE seen_requests")
     body, headers = signed_command(bot, "/comm", ONE_LINE)
     answer = await bot.post(body, headers=headers)
-    assert answer.status_code == 200 and "cannot tell right now" in answer.text
+    assert answer.status_code == 200  # answered at once, as every request; the work waits for the store
+    notice = await bot.reply()
+    assert "could not make sure it had not received this request before" in notice.args["text"]
     await bot.settle()
     assert await bot.vendor_calls(UPSERT) == []
+    assert bot.slack.calls("chat.postMessage") == []

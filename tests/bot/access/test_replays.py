@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.access.replays import KEEP, SeenRequests, StoreUnavailable, fingerprint
+from bot.access.replays import KEEP, SeenRequests, Sighting, StoreUnavailable, fingerprint
 from bot.store.base import Base
 from bot.store.engine import Store
 from bot.store.tables import SeenRequest
@@ -94,6 +94,23 @@ async def test_requests_past_the_window_are_pruned_after_an_insert(stores: tuple
     assert await guard.first_sighting(fingerprint("5", "v0=new"), None) is None
     assert await rows(stores[0]) == 3
     assert await guard.first_sighting(fingerprint("0", "v0=old"), None) is None  # forgotten: it can no longer verify
+
+
+async def test_each_process_remembers_what_it_received_without_asking_the_store(tmp_path: Path) -> None:
+    clock = Clock()
+    store = Store(f"sqlite+aiosqlite:///{tmp_path}/never-started.db")  # never asked: no tables needed
+    guard = SeenRequests(store, clock=clock)
+    digest = fingerprint("1764268919", "v0=here")
+    assert guard.seen_here(digest, "attempt-1") is None
+    clock.now += timedelta(minutes=1)
+    earlier = guard.seen_here(digest, "attempt-2")
+    assert earlier is not None and (earlier.seen_at, earlier.attempt_id) == (T0, "attempt-1")
+    guard.learn(digest, Sighting(T0 - timedelta(seconds=1), "served-elsewhere"))  # the store knew better
+    assert guard.seen_here(digest, "attempt-3") == Sighting(T0 - timedelta(seconds=1), "served-elsewhere")
+    clock.now += KEEP  # long past the window: forgotten as newer ones come in
+    assert guard.seen_here(fingerprint("1", "v0=newer"), None) is None
+    assert guard.seen_here(digest, "attempt-4") is None
+    await store.close()
 
 
 async def test_a_store_that_does_not_answer_is_said(tmp_path: Path) -> None:
