@@ -20,7 +20,7 @@ from bot.services import Services, build_services
 from bot.settings import Settings, SettingsError
 from handlers.alerts.poster import SlackDigestPoster
 from handlers.families import FAMILIES
-from handlers.middleware import authorize
+from handlers.middleware import authorize, replay
 from handlers.middleware.early_ack import Listeners
 
 log = logging.getLogger("commops.app")
@@ -69,6 +69,7 @@ def build_app(services: Services) -> AsyncApp:
     # The access check goes in before any listener. A route naming an action the policy does not know stops the
     # start here (authorize.UnknownAction) instead of denying those requests later.
     routes = authorize.merge_routes(family.ROUTES for family in FAMILIES)
+    replay.install(app, services, routes)  # before the access check: a replay is refused whoever sends it
     authorize.install(app, access=services.access, audit=services.audit, routes=routes,
                       background=services.background)
     listeners = Listeners(app, services.background)

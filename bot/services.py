@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bot.access.policy import AccessControl, build_access
+from bot.access.replays import SeenRequests
 from bot.audit.log import AuditLog
 from bot.background import BackgroundWork
 from bot.campaigns.service import CampaignService
@@ -31,6 +32,7 @@ class Services:
     resend: ResendService
     access: AccessControl
     audit: AuditLog
+    seen_requests: SeenRequests  # signed requests already received: the replay guard (handlers/middleware/replay.py)
     clock: Callable[[], datetime] = field(default=utc_now)
     comm: CommClient | None = None  # None when COMM_API_TOKEN is unset: /campaign then says so
     campaigns: CampaignService | None = None
@@ -63,6 +65,7 @@ async def build_services(settings: Settings, *, clock: Callable[[], datetime] = 
         resend=ResendService(capillary, store, audit=audit, clock=clock),
         access=access,
         audit=audit,
+        seen_requests=SeenRequests(store, clock=clock),
         clock=clock,
         comm=comm,
         campaigns=CampaignService(comm, audit=audit, clock=clock) if comm is not None else None,

@@ -198,6 +198,36 @@ class AuditLog:
             rows = (await session.execute(statement)).scalars().all()
         return [AuditEntry.of(row) for row in reversed(rows)]
 
+    async def latest(
+        self,
+        actions: Sequence[str],
+        *,
+        campaign_id: str | None = None,
+        communication_id: str | None = None,
+        outcomes: Sequence[AuditOutcome] = (AuditOutcome.OK,),
+        where: Callable[[AuditEntry], bool] | None = None,
+        scan: int = 200,
+    ) -> AuditEntry | None:
+        """The newest row of one of ``actions`` (exact names) with one of ``outcomes``, about that campaign or
+        communication, that ``where`` accepts (looking at the newest ``scan`` such rows): who last changed it."""
+        statement = select(AuditRecord).where(
+            AuditRecord.action.in_(list(actions)), AuditRecord.outcome.in_([str(item) for item in outcomes]),
+        ).order_by(AuditRecord.id.desc()).limit(scan)
+        if campaign_id is not None:
+            statement = statement.where(AuditRecord.campaign_id == _text(campaign_id))
+        if communication_id is not None:  # one id, or one of a comma-separated list (a multi-item upsert)
+            wanted = str(communication_id)
+            column = AuditRecord.communication_id
+            statement = statement.where(or_(column == wanted, column.like(f"{wanted},%"), column.like(f"%,{wanted}"),
+                                            column.like(f"%,{wanted},%")))
+        async with self._store.session() as session:
+            rows = (await session.execute(statement)).scalars().all()
+        for row in rows:
+            entry = AuditEntry.of(row)
+            if where is None or where(entry):
+                return entry
+        return None
+
 
 def _clipped(arguments: Mapping[str, Any]) -> dict[str, Any]:
     def clip(value: Any) -> Any:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import enum
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from bot.vendors.comm.models import MANUAL, MULTISTEP, PLANNED, Campaign, Json
@@ -89,13 +90,33 @@ def flags(campaign: Campaign) -> list[Flag]:
 
 
 def activity(campaign: Campaign) -> Activity:
-    found = flags(campaign)
-    if not found:
+    return activity_of(flag_state(campaign))
+
+
+def flag_state(campaign: Campaign) -> tuple[bool, ...]:
+    """Whether each flag that governs sending is on, in :func:`flags` order."""
+    return tuple(flag.active for flag in flags(campaign))
+
+
+def activity_of(on: tuple[bool, ...]) -> Activity:
+    if not on:
         return Activity.NOT_PAUSABLE
-    active = sum(flag.active for flag in found)
-    if active == len(found):
+    if all(on):
         return Activity.ACTIVE
-    return Activity.PAUSED if active == 0 else Activity.PARTLY_PAUSED
+    return Activity.PARTLY_PAUSED if any(on) else Activity.PAUSED
+
+
+@dataclass(frozen=True)
+class Basis:
+    """What a Pause or Resume button was made against: the flags' :func:`flag_state` as its message showed them, and
+    when that was read. An empty ``state`` means not known (a button from before buttons carried it)."""
+
+    state: tuple[bool, ...]
+    read_at: datetime
+
+    @property
+    def known(self) -> bool:
+        return bool(self.state)
 
 
 def not_pausable_reason(campaign: Campaign) -> str:

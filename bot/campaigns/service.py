@@ -4,6 +4,11 @@ Pausing is read-modify-write of the whole campaign (Comm has no pause endpoint):
 changes, PUT the whole object back with only those flags changed, GET it again and compare. Each step's
 failure ends in an outcome that says exactly how far it got, so nothing half-done goes unreported: a save
 whose answer was lost is followed by a fresh read to find out whether it took effect.
+
+A click carries what its button was made against (:class:`bot.campaigns.plan.Basis`): the flags as its message
+showed them and when they were read. If the first read shows other flags, or the audit log a pause or resume since,
+the campaign changed after the button was made (someone resumed what the button would pause again): nothing is
+saved, and the outcome says what changed and who changed it last, for the person to decide again.
 """
 
 from __future__ import annotations
@@ -22,7 +27,19 @@ from typing import Any
 from bot.actor import Actor
 from bot.audit.log import AuditLog, AuditOutcome
 from bot.campaigns.args import AmbiguousCampaign, NoSuchCampaign, is_uuid, matches_filter, pick
-from bot.campaigns.plan import Activity, Difference, FlagChange, Op, Plan, activity, applied, differences, plan
+from bot.campaigns.plan import (
+    Activity,
+    Basis,
+    Difference,
+    FlagChange,
+    Op,
+    Plan,
+    activity,
+    applied,
+    differences,
+    flag_state,
+    plan,
+)
 from bot.vendors.comm import CommClient
 from bot.vendors.comm.models import Campaign, Json, SendStopped
 from bot.vendors.errors import RateLimited, VendorError
@@ -34,6 +51,7 @@ __all__ = [
     "CampaignList",
     "CampaignService",
     "ChangeStatus",
+    "LastChange",
     "NoSuchCampaign",
     "StopOutcome",
     "ToggleOutcome",
@@ -50,6 +68,23 @@ class ChangeStatus(enum.StrEnum):
     UNVERIFIED = "unverified"  # saved, but the fresh read failed
     UNCERTAIN = "uncertain"  # the save may or may not have happened, and a fresh read could not tell
     FAILED = "failed"  # nothing was changed
+    STALE = "stale"  # the campaign changed since the button was made: nothing sent; the person decides again
+
+
+# The outcomes of a pause or resume that may have changed the campaign (the others sent nothing).
+CHANGING = frozenset({ChangeStatus.CHANGED, ChangeStatus.CONFLICT, ChangeStatus.UNVERIFIED, ChangeStatus.UNCERTAIN})
+TOGGLE_ACTIONS = ("campaign.pause", "campaign.resume")
+
+
+@dataclass(frozen=True)
+class LastChange:
+    """The last pause or resume of a campaign through the bot (from the audit log)."""
+
+    op: Op
+    user_id: str
+    user_name: str
+    at: datetime
+    result: ChangeStatus
 
 
 @dataclass(frozen=True)
@@ -64,6 +99,14 @@ class ToggleOutcome:
     error: VendorError | None = None
     differences: tuple[Difference, ...] = ()  # where the verifying read differs from what was saved
     answer_lost: bool = False  # the save's answer never came; the outcome rests on a fresh read
+    basis: Basis | None = None  # what the click's button was made against
+    last_change: LastChange | None = None  # STALE: the last pause or resume through the bot
+    known_at: datetime | None = None  # a button made from this outcome is made against the campaign as of then
+
+    @property
+    def settled_at(self) -> datetime:
+        """When this outcome was on record: what a button built from it is made against."""
+        return self.known_at or self.at
 
     @property
     def name(self) -> str:
@@ -162,14 +205,20 @@ class CampaignService:
     # Pause and resume ---------------------------------------------------------------------------------------
 
     async def toggle(self, campaign_id: str, op: Op, actor: Actor, *, notify: Notify | None = None,
-                     attempt_id: str | None = None) -> ToggleOutcome:
-        """Pause or resume, from a fresh read (what a preview showed may be stale by the time of the click)."""
+                     attempt_id: str | None = None, basis: Basis | None = None) -> ToggleOutcome:
+        """Pause or resume, from a fresh read (what a preview showed may be stale by the time of the click).
+
+        With ``basis`` (what the clicked button was made against), a campaign that changed since is left alone:
+        the outcome is STALE, with the campaign as it is now and its last change."""
         action = f"campaign.{op.value}"
         arguments: dict[str, Any] = {"campaign_id": campaign_id}
+        if basis is not None:
+            arguments["basis"] = {"state": "".join("1" if on else "0" for on in basis.state) or "unknown",
+                                  "read_at": basis.read_at.isoformat()}
         started = time.perf_counter()
         try:
             async with self._locks[campaign_id]:
-                result = await self._toggle_once(campaign_id, op, actor)
+                result = await self._toggle_once(campaign_id, op, actor, basis)
                 error = result.error
                 if (result.outcome is ChangeStatus.FAILED and isinstance(error, RateLimited)
                         and error.retry_after is not None and error.retry_after <= self._max_wait):
@@ -178,7 +227,7 @@ class CampaignService:
                         await notify(f"Comm asked the bot to slow down (429); trying again in "
                                      f"{error.retry_after:g} s.")
                     await asyncio.sleep(error.retry_after)
-                    result = await self._toggle_once(campaign_id, op, actor)
+                    result = await self._toggle_once(campaign_id, op, actor, basis)
         except BaseException as failure:
             await asyncio.shield(self._audit.record(
                 action, AuditOutcome.ERROR, actor, arguments=arguments, campaign_id=campaign_id,
@@ -189,15 +238,30 @@ class CampaignService:
         arguments.update(result=result.outcome.value, changes={c.name: c.after for c in result.changes})
         outcome, error_text = _audit_outcome(result)
         await self._audit.record(action, outcome, actor, arguments=arguments, campaign_id=campaign_id,
-                                 error=error_text, latency_ms=_ms_since(started), attempt_id=attempt_id)
-        return result
+                                 error=error_text, error_code="stale" if result.outcome is ChangeStatus.STALE else None,
+                                 latency_ms=_ms_since(started), attempt_id=attempt_id)
+        return replace(result, known_at=self._clock())  # after the row: a button made now knows this change
 
-    async def _toggle_once(self, campaign_id: str, op: Op, actor: Actor) -> ToggleOutcome:
-        start = ToggleOutcome(op, ChangeStatus.FAILED, campaign_id, actor, self._clock())
+    async def last_change(self, campaign_id: str) -> LastChange | None:
+        """The last pause or resume of the campaign through the bot that may have changed it (audit log)."""
+        entry = await self._audit.latest(
+            TOGGLE_ACTIONS, campaign_id=campaign_id, outcomes=(AuditOutcome.OK, AuditOutcome.VENDOR_ERROR),
+            where=lambda row: row.arguments.get("result") in CHANGING)
+        if entry is None:
+            return None
+        return LastChange(Op(entry.action.removeprefix("campaign.")), entry.user_id, entry.user_name, entry.at,
+                          ChangeStatus(entry.arguments["result"]))
+
+    async def _toggle_once(self, campaign_id: str, op: Op, actor: Actor, basis: Basis | None) -> ToggleOutcome:
+        start = ToggleOutcome(op, ChangeStatus.FAILED, campaign_id, actor, self._clock(), basis=basis)
         try:
             current = await self._comm.get_campaign(campaign_id)
         except VendorError as error:
             return self._end(start, ChangeStatus.FAILED, error=error)
+        if basis is not None:
+            last = await self.last_change(campaign_id)
+            if flag_state(current) != basis.state or (last is not None and last.at > basis.read_at):
+                return self._end(start, ChangeStatus.STALE, campaign=current, last_change=last)
         planned: Plan = plan(current, op)
         if not planned.pausable:
             return self._end(start, ChangeStatus.NOT_PAUSABLE, campaign=current)
@@ -262,11 +326,23 @@ def _audit_outcome(item: ToggleOutcome) -> tuple[AuditOutcome, VendorError | str
     """How a pause or resume is written down; ``arguments.result`` keeps the finer outcome."""
     if item.outcome is ChangeStatus.NOT_PAUSABLE:
         return AuditOutcome.INVALID, f"send type {item.campaign.send_type if item.campaign else 'unknown'}"
+    if item.outcome is ChangeStatus.STALE:
+        return AuditOutcome.INVALID, _stale_text(item)
     if item.outcome is ChangeStatus.CONFLICT:
         return AuditOutcome.OK, "read back differs at " + ", ".join(d.name for d in item.differences[:10])
     if item.outcome in (ChangeStatus.FAILED, ChangeStatus.UNCERTAIN):
         return AuditOutcome.VENDOR_ERROR, item.error
     return AuditOutcome.OK, item.error  # changed, already, or saved but not read back (the read's error)
+
+
+def _stale_text(item: ToggleOutcome) -> str:
+    basis, last = item.basis, item.last_change
+    now = "".join("1" if on else "0" for on in flag_state(item.campaign)) if item.campaign is not None else "?"
+    shown = "".join("1" if on else "0" for on in basis.state) if basis is not None and basis.known else "unknown"
+    text = f"changed since the button was made: flags {now}, the button showed {shown}"
+    if last is not None:
+        text += f"; last {last.op.past} by {last.user_id} at {last.at.isoformat(timespec='seconds')}"
+    return text
 
 
 def _ms_since(started: float) -> float:

@@ -120,6 +120,17 @@ class LeaseRow(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class SeenRequest(Base):
+    """A signed Slack request already received (bot/access/replays.py): the fingerprint of its signature and
+    timestamp, when it was first seen and the attempt id it got, so that every replica refuses it a second time."""
+
+    __tablename__ = "seen_requests"
+
+    fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of v0:timestamp:signature
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    attempt_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
 # Columns added after a table first shipped: create_all makes missing tables only, so a store created by an older
 # version gets these added when it starts (Store.start runs create_all, which fires this each time).
 _ADDED_COLUMNS = {"alert_outbox": {"claimed_by": f"VARCHAR({HOLDER})"}}

@@ -11,6 +11,13 @@ lastUpdatedOn means created, as in seed 002).
 Following a change of type or channel in the form (:func:`refill`): the form shows what the chosen (type, channel)
 holds today, or empty fields for a new one, but only while the person has not changed what the form last filled
 in. It remembers that fill as a fingerprint per field (:func:`basis_of`), so what they typed is never replaced.
+
+A form submitted after someone else changed what it was filled from (bot/target_comms/stale.py): the form also
+remembers a fingerprint of every communication of the target as it last read them, so the one a submission
+would save is checked against what the form knew of it (the person may have switched type or channel since the
+fill). If it changed (edited, or created, by someone else after the form read it), nothing is saved: the outcome
+names the fields that changed, their values now, and who changed them last, and the next submission of the same
+form (against what it now knows) saves.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from typing import Any
 from bot.actor import Actor
 from bot.audit.log import AuditLog, AuditOutcome
 from bot.errors import UsageError
+from bot.target_comms.stale import Stale, identity_key, seen_of, stale_fields
 from bot.vendors.capillary import CapillaryClient
 from bot.vendors.capillary.loyalty import COMMUNICATION_TYPES, CommunicationItem, TargetCommunication
 from bot.vendors.errors import VendorError
@@ -307,6 +315,7 @@ class UpsertOutcome:
     warnings: tuple[str, ...] = ()
     error: VendorError | None = None
     previous_known: bool = True  # False: the read before the upsert failed, so no change list
+    stale: Stale | None = None  # the form was filled from values that changed since: nothing was saved
 
 
 def classify(saved: Sequence[TargetCommunication], previous: Sequence[TargetCommunication] | None) -> tuple[Saved, ...]:
@@ -367,8 +376,13 @@ class TargetCommsService:
         found = await self._capillary.target_communications(group_id, target_id)
         return tuple(sorted((localized(item, self._zone) for item in found), key=lambda item: item.id))
 
-    async def upsert(self, request: UpsertRequest, actor: Actor, *, attempt_id: str | None = None) -> UpsertOutcome:
-        """Upsert ``request`` once (never retried after it may have reached Capillary) and audit the outcome."""
+    async def upsert(self, request: UpsertRequest, actor: Actor, *, attempt_id: str | None = None,
+                     seen: Mapping[str, str] | None = None) -> UpsertOutcome:
+        """Upsert ``request`` once (never retried after it may have reached Capillary) and audit the outcome.
+
+        ``seen`` (a form's, from :func:`seen_of`): what the person's form knew of the target's communications; one
+        that changed since is not saved over (``UpsertOutcome.stale``). The check rests on the read that precedes
+        the upsert: when that read fails, the upsert goes ahead unchecked, as it goes ahead without a change list."""
         started = time.perf_counter()
         previous: tuple[TargetCommunication, ...] | None
         try:
@@ -377,6 +391,11 @@ class TargetCommsService:
             # The upsert itself will say what is wrong if it is the same problem; else we only lose the diff.
             log.info("previous communications unreadable (%s); no change list", error.kind)
             previous = None
+        if seen is not None and previous is not None:
+            stale = await self._stale(request, seen, previous)
+            if stale is not None:
+                await self._record_stale(request, stale, actor, attempt_id, started)
+                return UpsertOutcome(request, stale=stale)
         try:
             answer = await self._capillary.upsert_communications(request.group_id, request.target_id, request.items)
         except VendorError as error:
@@ -387,6 +406,34 @@ class TargetCommsService:
         outcome = UpsertOutcome(request, saved, answer.warnings, previous_known=previous is not None)
         await self._record(outcome, actor, attempt_id, started, request_id=answer.request_id)
         return outcome
+
+    async def _stale(self, request: UpsertRequest, seen: Mapping[str, str],
+                     now: tuple[TargetCommunication, ...]) -> Stale | None:
+        by_key = {item.identity: item for item in now}
+        for wanted in request.items:
+            key = (wanted.communication_type, wanted.channel_id)
+            known = seen.get(identity_key(*key))
+            current = by_key.get(key)
+            changed = stale_fields(known, current)
+            if changed is None:
+                continue
+            last = None if current is None else await self._audit.latest((ACTION,), communication_id=str(current.id))
+            return Stale(key, current, known is None, changed, seen_of(now), now, last)
+        return None
+
+    async def _record_stale(self, request: UpsertRequest, stale: Stale, actor: Actor, attempt_id: str | None,
+                            started: float) -> None:
+        kind, channel_id = stale.key
+        what = "created" if stale.created else "gone" if stale.current is None else ", ".join(stale.fields)
+        arguments = {"group_id": request.group_id, "target_id": request.target_id,
+                     "items": [{"type": item.communication_type, "channel_id": item.channel_id}
+                               for item in request.items],
+                     "result": "stale", "changed": what}
+        await self._audit.record(
+            ACTION, AuditOutcome.INVALID, actor, arguments=arguments, error_code="stale",
+            error=f"{kind} on channel {channel_id} changed after the form read it ({what}); not saved",
+            communication_id=stale.current.id if stale.current is not None else None,
+            latency_ms=(time.perf_counter() - started) * 1000, attempt_id=attempt_id)
 
     async def record_invalid(self, actor: Actor, arguments: Mapping[str, Any], invalid: Invalid,
                              attempt_id: str | None) -> None:

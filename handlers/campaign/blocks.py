@@ -12,9 +12,22 @@ from datetime import datetime
 from typing import Any
 
 from bot.campaigns.args import AmbiguousCampaign, NoSuchCampaign
-from bot.campaigns.plan import Activity, FlagChange, Op, activity, dotted, flags, not_pausable_reason, plan
+from bot.campaigns.plan import (
+    Activity,
+    Basis,
+    FlagChange,
+    Op,
+    activity,
+    activity_of,
+    dotted,
+    flag_state,
+    flags,
+    not_pausable_reason,
+    plan,
+)
 from bot.campaigns.service import CampaignList, ChangeStatus, StopOutcome, ToggleOutcome
 from bot.vendors.comm.models import Campaign, PlannerData
+from handlers.campaign.values import toggle_value
 from handlers.ui.formatting import Block, button, code, confirm_dialog, context, escape, mention, section, slack_date
 
 PAUSE, RESUME, STOP, STATUS = "campaign.pause", "campaign.resume", "campaign.stop", "campaign.status"
@@ -54,22 +67,24 @@ def change_lines(changes: tuple[FlagChange, ...]) -> str:
     return "\n".join(f"• `{change.name}`: {_bool(change.before)} → {_bool(change.after)}" for change in changes)
 
 
-def toggle_button(campaign: Campaign, op: Op) -> Block:
+def toggle_button(campaign: Campaign, op: Op, read_at: datetime) -> Block:
+    """Pause or Resume, carrying the flags as shown and ``read_at`` (when they were read): a click on it after the
+    campaign changed is shown the change instead of carried out (bot.campaigns.service)."""
     changes = plan(campaign, op).changes
     listed = "\n".join(f"{change.name}: {_bool(change.before)} → {_bool(change.after)}" for change in changes)
     verb = op.value.capitalize()
     dialog = confirm_dialog(f"{verb} {campaign.name}", f"{escape(listed)}\nNothing else in the campaign changes.",
                             confirm=verb, danger=op is Op.PAUSE)
-    return button(verb, OP_ACTIONS[op], campaign.id, style="danger" if op is Op.PAUSE else "primary",
-                  confirm=dialog)
+    value = toggle_value(campaign.id, Basis(flag_state(campaign), read_at))
+    return button(verb, OP_ACTIONS[op], value, style="danger" if op is Op.PAUSE else "primary", confirm=dialog)
 
 
-def toggle_buttons(campaign: Campaign) -> list[Block]:
+def toggle_buttons(campaign: Campaign, read_at: datetime) -> list[Block]:
     """Pause or Resume, whichever applies (both when some flags are on and some off)."""
     state = activity(campaign)
     ops = {Activity.ACTIVE: [Op.PAUSE], Activity.PAUSED: [Op.RESUME],
            Activity.PARTLY_PAUSED: [Op.PAUSE, Op.RESUME]}.get(state, [])
-    return [toggle_button(campaign, op) for op in ops]
+    return [toggle_button(campaign, op, read_at) for op in ops]
 
 
 def stop_button(campaign: Campaign, send_id: str) -> Block:
@@ -145,7 +160,7 @@ def status_reply(campaign: Campaign, now: datetime) -> Reply:
     lines.append(f"*Progress:* {_progress(campaign)}")
     lines.extend(_settings_lines(campaign))
     blocks: list[Block] = [section("\n".join(lines), block_id=f"campaign-status:{campaign.id}")]
-    buttons = toggle_buttons(campaign)
+    buttons = toggle_buttons(campaign, now)
     if buttons:
         blocks.append({"type": "actions", "block_id": f"campaign-actions:{campaign.id}", "elements": buttons})
     blocks.append(context(f"Read from Comm {slack_date(now)}"))
@@ -167,9 +182,9 @@ def read_page_value(value: str) -> tuple[int, str | None]:
         return 1, None
 
 
-def _list_item(campaign: Campaign, state: Activity) -> Block:
+def _list_item(campaign: Campaign, state: Activity, read_at: datetime) -> Block:
     text = f"{_title(campaign)}\n{escape(campaign.status)} · {escape(campaign.send_type)} · {_ICONS[state]}"
-    buttons = toggle_buttons(campaign)
+    buttons = toggle_buttons(campaign, read_at)
     accessory = buttons[0] if len(buttons) == 1 else button("Details", STATUS, campaign.id)
     return section(text, block_id=f"campaign:{campaign.id}", accessory=accessory)
 
@@ -186,7 +201,7 @@ def list_reply(listing: CampaignList, wanted: str | None, page: int, now: dateti
     if not chunk:
         hint = " Filters: `active`, `paused`, a status, a send type, or part of a name." if wanted else ""
         blocks.append(section(f"No campaigns {about}.{hint}"))
-    blocks.extend(_list_item(campaign, listing.activities[campaign.id]) for campaign in chunk)
+    blocks.extend(_list_item(campaign, listing.activities[campaign.id], now) for campaign in chunk)
     nav = []
     if page > 1:
         nav.append(button("◀ Previous", LIST_PREVIOUS, page_value(page - 1, wanted)))
@@ -200,12 +215,13 @@ def list_reply(listing: CampaignList, wanted: str | None, page: int, now: dateti
 # Previews (before the confirm click) ---------------------------------------------------------------------------
 
 
-def toggle_preview(campaign: Campaign, op: Op, send_id: str | None) -> Reply:
+def toggle_preview(campaign: Campaign, op: Op, send_id: str | None, read_at: datetime) -> Reply:
+    """What pausing (resuming) would change, with the confirm button; ``read_at``: when ``campaign`` was read."""
     planned = plan(campaign, op)
     if not planned.pausable:
         return not_pausable_reply(campaign, send_id)
     if planned.nothing_to_do:
-        other = [toggle_button(campaign, op.opposite)]
+        other = [toggle_button(campaign, op.opposite, read_at)]
         return _ephemeral(f"{escape(campaign.name)} is already {op.past}.", [
             section(f"{_icon(op)} {_title(campaign)} is already {op.past}: "
                     + ", ".join(f"`{dotted(flag.path)}` is {_bool(flag.value)}" for flag in flags(campaign))
@@ -218,7 +234,7 @@ def toggle_preview(campaign: Campaign, op: Op, send_id: str | None) -> Reply:
                  "again is up to Comm.")
     return _ephemeral(f"{op.value.capitalize()} {escape(campaign.name)}? Confirm with the button.", [
         section(text, block_id=f"campaign-preview:{campaign.id}"),
-        {"type": "actions", "block_id": "campaign-confirm", "elements": [toggle_button(campaign, op)]},
+        {"type": "actions", "block_id": "campaign-confirm", "elements": [toggle_button(campaign, op, read_at)]},
     ])
 
 
@@ -264,7 +280,9 @@ def toggle_reply(item: ToggleOutcome) -> Reply:
     if item.outcome is ChangeStatus.NOT_PAUSABLE and campaign is not None:
         return not_pausable_reply(campaign, None)
     if item.outcome is ChangeStatus.ALREADY and campaign is not None:
-        return toggle_preview(campaign, op, None)
+        return toggle_preview(campaign, op, None, item.settled_at)
+    if item.outcome is ChangeStatus.STALE and campaign is not None:
+        return stale_reply(item, campaign)
     if item.outcome is ChangeStatus.FAILED:
         lost = " Its answer was lost, but a fresh read shows the campaign unchanged." if item.answer_lost else ""
         return _ephemeral(f"Could not {op.value} {name}.", [
@@ -289,13 +307,42 @@ def toggle_reply(item: ToggleOutcome) -> Reply:
         text += f"\n:warning: Comm's answer to the save was lost ({error}); the read-back shows it took effect."
     blocks = [section(text, block_id=f"campaign-outcome:{item.campaign_id}")]
     if campaign is not None and item.outcome is not ChangeStatus.UNCERTAIN:
-        buttons = toggle_buttons(campaign)  # after a pause: Resume (the undo), and the other way round
+        buttons = toggle_buttons(campaign, item.settled_at)  # after a pause: Resume (the undo), and the other way round
         if buttons:
             blocks.append({"type": "actions", "block_id": "campaign-undo", "elements": buttons})
     summary = f"{escape(item.actor.user_name or item.actor.user_id)} {op.past} {name}"
     if item.outcome is not ChangeStatus.CHANGED:
         summary = f"{op.value.capitalize()} of {name}: {item.outcome.value}"
     return _in_channel(summary, blocks)
+
+
+_STATE_WORDS = {Activity.ACTIVE: "active", Activity.PAUSED: "paused", Activity.PARTLY_PAUSED: "partly paused",
+                Activity.NOT_PAUSABLE: "not pausable"}
+
+
+def stale_reply(item: ToggleOutcome, campaign: Campaign) -> Reply:
+    """The campaign changed after the clicked button was made: what it showed, what is true now, who changed it
+    last, and (from :func:`toggle_preview`) the decision to make again, with a fresh button."""
+    basis, last, op = item.basis, item.last_change, item.op
+    now = _STATE_WORDS[activity(campaign)]
+    if basis is not None and basis.known:
+        lines = [f":arrows_counterclockwise: {_title(campaign)} changed after this button was made, so nothing was "
+                 f"done: it showed the campaign *{_STATE_WORDS[activity_of(basis.state)]}*, and it is *{now}* now."]
+    else:
+        lines = [f":arrows_counterclockwise: This button comes from an older message that does not say what it "
+                 f"showed, so nothing was done: {_title(campaign)} is *{now}* now."]
+    if last is not None:
+        how = "" if last.result is ChangeStatus.CHANGED else f" ({last.result.value}: check its status)"
+        lines.append(f"Last {last.op.past} through commops by {mention(last.user_id)} {slack_date(last.at)}{how}.")
+        if basis is not None and basis.known and last.at <= basis.read_at:
+            lines.append("That was before the button was made: the change since was made in Comm itself.")
+    else:
+        lines.append("commops never paused or resumed it: the change was made in Comm itself.")
+    lines.append("Decide again below.")
+    fresh = toggle_preview(campaign, op, None, item.settled_at)
+    summary = f"{escape(campaign.name)} changed after the button was made; nothing was done."
+    return _ephemeral(f"{summary} {fresh['text']}",
+                      [section("\n".join(lines), block_id="campaign-stale"), *fresh.get("blocks", [])])
 
 
 def stop_reply(item: StopOutcome) -> Reply:

@@ -23,6 +23,7 @@ from bot.services import Services
 from bot.vendors.comm.models import Campaign
 from bot.vendors.errors import VendorError
 from handlers.campaign import blocks as ui
+from handlers.campaign.values import read_toggle_value
 from handlers.middleware.authorize import ANY, OPEN, Routes
 from handlers.middleware.call import Call
 from handlers.middleware.early_ack import Listeners
@@ -71,21 +72,24 @@ class CampaignListeners:
         return self.services.campaigns
 
     async def status(self, call: Call, campaigns: CampaignService, ref: str) -> None:
+        read_at = self.services.clock()  # before the read: what its buttons are made against
         campaign = await _lookup(call, campaigns.status(ref, call.actor, attempt_id=call.attempt_id), "status")
         if campaign is not None:
-            await call.reply(ui.status_reply(campaign, self.services.clock()))
+            await call.reply(ui.status_reply(campaign, read_at))
 
     async def listing(self, call: Call, campaigns: CampaignService, wanted: str | None, page: int) -> None:
+        read_at = self.services.clock()
         try:
             listing = await campaigns.list_campaigns(wanted, call.actor, attempt_id=call.attempt_id)
         except VendorError as error:
             await call.reply(ui.problem_reply(error.sentence))
             return
-        await call.reply(ui.list_reply(listing, wanted, page, self.services.clock()))
+        await call.reply(ui.list_reply(listing, wanted, page, read_at))
 
     async def preview(self, call: Call, campaigns: CampaignService, parsed: CampaignCommand) -> None:
         """Pause, resume and stop first show what would happen; the confirm button does it."""
         assert parsed.campaign is not None
+        read_at = self.services.clock()
         campaign = await _lookup(call, campaigns.find(parsed.campaign), parsed.verb)
         if campaign is None:
             return
@@ -93,7 +97,7 @@ class CampaignListeners:
             assert parsed.send_id is not None
             await call.reply(ui.stop_preview(campaign, parsed.send_id))
         else:
-            await call.reply(ui.toggle_preview(campaign, Op(parsed.verb), parsed.send_id))
+            await call.reply(ui.toggle_preview(campaign, Op(parsed.verb), parsed.send_id, read_at))
 
     async def command(self, call: Call, text: str) -> None:
         parsed = parse(text)
@@ -132,15 +136,20 @@ class CampaignListeners:
         return campaigns, value
 
     async def toggle(self, call: Call, op: Op, value: str) -> None:
-        found = await self.clicked_campaign(call, value)
-        if found is None:
+        campaigns = await self.clicked(call)
+        if campaigns is None:
             return
-        campaigns, campaign_id = found
+        found = read_toggle_value(value)  # the campaign, and what the button was made against
+        if found is None:
+            await _bad_button(call)
+            return
+        campaign_id, basis = found
 
         async def notify(text: str) -> None:
             await call.tell(text)
 
-        outcome = await campaigns.toggle(campaign_id, op, call.actor, notify=notify, attempt_id=call.attempt_id)
+        outcome = await campaigns.toggle(campaign_id, op, call.actor, notify=notify, attempt_id=call.attempt_id,
+                                         basis=basis)
         await call.reply(ui.toggle_reply(outcome))
 
     async def stop(self, call: Call, value: str) -> None:

@@ -39,6 +39,7 @@ from bot.target_comms.service import (
     refill,
     validate,
 )
+from bot.target_comms.stale import seen_of
 from bot.vendors.capillary.loyalty import COMMUNICATION_TYPES, TargetCommunication
 from bot.vendors.errors import VendorError
 from handlers.comm.upsert_blocks import (
@@ -57,6 +58,7 @@ from handlers.comm.upsert_blocks import (
     read_form,
     saving_view,
     shown_values,
+    stale_text,
     text_errors,
     unread_text,
 )
@@ -139,7 +141,8 @@ async def _open_form(call: Call, service: TargetCommsService, ids: tuple[int, in
         # Start from the communication of the type asked for, else the oldest; a type it lacks starts empty.
         start = [item for item in existing if wanted in (None, item.communication_type)]
         draft = Draft.of(start[0]) if start else draft
-        view = form_view(meta.model_copy(update={"basis": basis_of(draft)}), draft, channels, existing=existing)
+        meta = meta.model_copy(update={"basis": basis_of(draft), "seen": seen_of(existing)})
+        view = form_view(meta, draft, channels, existing=existing)
     await client.views_update(view_id=view_id, view=view)
 
 
@@ -210,6 +213,7 @@ async def _follow(client: AsyncWebClient, service: TargetCommsService, refills: 
             note = f":x: {unread_text(found)} The form kept your values."
         else:
             existing = found
+            meta = meta.model_copy(update={"seen": seen_of(found)})  # what a submission is checked against
             result = refill(now, found, meta.basis, channels)
             wanted = result.draft
             if result.filled:
@@ -300,7 +304,13 @@ def register(app: Listeners, services: Services) -> None:
             await service.record_invalid(actor, draft.as_dict(), invalid, attempt_id)
             return
         await ack(response_action="update", view=saving_view(meta, upsert, channels))
-        outcome = await service.upsert(upsert, actor, attempt_id=attempt_id)
+        outcome = await service.upsert(upsert, actor, attempt_id=attempt_id, seen=meta.seen)
+        if outcome.stale is not None:  # changed by someone else since the form read it: back, with what changed
+            stale = outcome.stale
+            await client.views_update(view_id=view["id"], view=form_view(
+                meta.model_copy(update={"seen": stale.seen}), draft, channels, existing=stale.existing,
+                stale=stale_text(stale, channels)))
+            return
         if outcome.error is not None:
             problem = failure_text(outcome.error)
             await client.views_update(view_id=view["id"], view=form_view(meta, draft, channels, problem=problem))

@@ -33,6 +33,7 @@ from bot.target_comms.service import (
     channel_id_of,
     normal,
 )
+from bot.target_comms.stale import Stale
 from bot.vendors.capillary.loyalty import COMMUNICATION_TYPES, Person, TargetCommunication
 from bot.vendors.errors import VendorError
 from handlers.ui.formatting import Block, channel_link, code, context, escape, fit, mention, mrkdwn, section, slack_date
@@ -57,6 +58,9 @@ class FormMeta(BaseModel):
     channel_id: str | None = None
     # What the form last filled in (bot.target_comms.service.basis_of): the fields the person has not changed since.
     basis: dict[str, str] = Field(default_factory=dict)
+    # What the form last read of the target (bot.target_comms.stale.seen_of): a submission that would save over a
+    # communication changed since is sent back. None: the form read nothing, so there is nothing to check against.
+    seen: dict[str, str] | None = None
 
     def dump(self) -> str:
         return self.model_dump_json()
@@ -226,14 +230,17 @@ def _context(text: str, block_id: str) -> Block:
 
 def form_view(meta: FormMeta, draft: Draft, channels: Mapping[int, str], *,
               existing: Sequence[TargetCommunication] | None = None, problem: str | None = None,
-              note: str | None = None, ids: Mapping[str, str] | None = None) -> Block:
-    """The form, filled with ``draft``; ``problem`` (mrkdwn: a vendor's answer) goes on top, the values stay.
+              note: str | None = None, ids: Mapping[str, str] | None = None, stale: str | None = None) -> Block:
+    """The form, filled with ``draft``; ``problem`` (mrkdwn: a vendor's answer) goes on top, the values stay;
+    so does ``stale`` (mrkdwn, :func:`stale_text`: why a submission was not saved).
 
     ``existing`` (today's communications of the target, when read) adds whether saving creates or updates;
     ``note`` (mrkdwn) is a line about the last change of type or channel; ``ids`` the action ids
     (:func:`action_ids`) when the form replaces one the person may have typed in."""
     action = {name: (ids or {}).get(name) or _action_id(name) for name in FIELDS}
     blocks: list[Block] = []
+    if stale:
+        blocks.append(section(stale, block_id="stale"))
     if problem:
         blocks.append(section(f":x: {problem}\nYour values are below: fix them and submit again.",
                               block_id="error"))
@@ -273,6 +280,47 @@ def form_view(meta: FormMeta, draft: Draft, channels: Mapping[int, str], *,
                 normal("active", draft.active), action_id=action["active"]),
     ]
     return _modal(meta, blocks, submit="Save")
+
+
+_SEEN_WORDS = {"sender": "sender", "subject": "subject", "message": "message", "offset": "offset days",
+               "active": "active"}
+
+
+def _value_now(item: TargetCommunication, name: str) -> str:
+    value = {"sender": item.sender, "subject": item.subject_template, "message": item.message_template,
+             "offset": str(item.offset_days), "active": "true" if item.active else "false"}[name]
+    return _quoted(value) if value else "(none)"
+
+
+def stale_text(stale: Stale, channels: Mapping[int, str]) -> str:
+    """Why the submission was not saved: what changed after the form read it, its values now, and who changed it."""
+    pair = escape(_pair(stale.key[0], stale.key[1], channels))
+    current = stale.current
+    if current is None:
+        lines = [f":warning: *Not saved: the {pair} communication the form was filled from is gone.* Saving now "
+                 "creates it anew."]
+    elif stale.created:
+        lines = [f":warning: *Not saved: someone created the {pair} communication (id {current.id}) after this "
+                 "form read the target.* It holds:"]
+    else:
+        lines = [f":warning: *Not saved: someone changed the {pair} communication (id {current.id}) after this form "
+                 "was filled.* What changed:"]
+    if current is not None:
+        lines += [f"• {_SEEN_WORDS[name]}: {_value_now(current, name)}" for name in stale.fields]
+        attribution = current.attribution
+        updated = slack_date(attribution.last_updated_on)
+        who = [f"Capillary: last updated by {_who(attribution.last_updated_by)} {updated}"]
+        if stale.last_saved is not None:
+            who.insert(0, f"last saved through commops by {mention(stale.last_saved.user_id)} "
+                          f"{slack_date(stale.last_saved.at)}")
+        lines.append(_capitalized("; ".join(who)) + ".")
+    lines.append("Your values are below, as you left them: submit again to save them over these, or change them "
+                 "first.")
+    return "\n".join(lines)
+
+
+def _capitalized(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def saving_view(meta: FormMeta, request: UpsertRequest, channels: Mapping[int, str]) -> Block:

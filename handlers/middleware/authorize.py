@@ -234,7 +234,9 @@ def install(app: AsyncApp, *, access: AccessControl, audit: AuditLog, routes: Ro
         target = resolve(body, routes)
         kind, name = metric_labels(target, body, routes)
         # Bolt runs the listener after this middleware returns, in the same task: the scope stays current for it.
-        scope = enter_request(RequestScope(kind, name, attempt_id=new_attempt_id(), user=context.user_id))
+        # The replay guard, which runs first, may have given the request its attempt id already.
+        scope = enter_request(RequestScope(kind, name, attempt_id=context.get(ATTEMPT_KEY) or new_attempt_id(),
+                                           user=context.user_id))
         return await decide(body, context, ack, client, response, next_, target, scope)
 
     async def decide(

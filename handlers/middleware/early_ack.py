@@ -7,6 +7,11 @@ acks (an event, not polling), so Bolt sends the ack right away while the work co
 ack is re-raised to Bolt's error handler; one after it is logged and the user is told, since Bolt no longer
 watches the task.
 
+A middleware may put a *gate* into the context (:data:`GATE_KEY`): a check that must pass before the listener does
+any work, but that Slack's answer need not wait for (the replay guard's store lookup). The listener's ``ack()``
+answers Slack, then waits for the gate; a gate that raises :class:`Stop` ends the listener there, quietly or with a
+notice for the person.
+
 The wrapper is an ordinary Bolt listener that asks for Bolt's documented ``args`` argument (every argument Bolt
 can give, plus the context) and hands the wrapped listener the ones it names, so nothing here depends on Bolt's
 private attributes.
@@ -38,20 +43,35 @@ LATE_FAILURE = (":boom: Something went wrong on our side after your request was 
 
 Listener = Callable[..., Awaitable[Any]]
 L = TypeVar("L", bound=Listener)
+Gate = Callable[[], Awaitable[None]]
+GATE_KEY = "gate"  # Bolt context key of a middleware's gate
+
+
+class Stop(Exception):
+    """A gate's answer: the request is not served. ``notice`` (mrkdwn) is told to the person; None: nothing is."""
+
+    def __init__(self, notice: str | None = None) -> None:
+        super().__init__(notice or "stopped by a gate")
+        self.notice = notice
 
 
 class _SignallingAck:
-    """Bolt's ack, plus an event the wrapper waits on."""
+    """Bolt's ack, plus an event the wrapper waits on; after answering Slack it passes the gate, if any."""
 
-    def __init__(self, ack: Any) -> None:
+    def __init__(self, ack: Any, gate: Gate | None = None) -> None:
         self._ack = ack
+        self._gate = gate
         self.done = asyncio.Event()
 
     async def __call__(self, *args: Any, **kwargs: Any) -> Any:
         try:
-            return await self._ack(*args, **kwargs)
+            answer = await self._ack(*args, **kwargs)
         finally:
             self.done.set()
+        gate, self._gate = self._gate, None
+        if gate is not None:
+            await gate()  # raises Stop when the work must not go on
+        return answer
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._ack, name)
@@ -78,7 +98,7 @@ def ack_early(listener: Listener, background: BackgroundWork) -> Listener:
     name = getattr(listener, "__name__", "listener")
 
     async def answer_at_ack(args: AsyncArgs) -> None:
-        signal = _SignallingAck(args.ack)
+        signal = _SignallingAck(args.ack, args.context.get(GATE_KEY))
         scope = current_request()
         if scope is not None:
             scope.handed_off = True  # the request is counted when the work ends, not at the ack
@@ -102,36 +122,46 @@ async def _run(listener: Listener, kwargs: dict[str, Any], signal: _SignallingAc
     try:
         await listener(**kwargs)
         failed = False
+    except Stop as stop:  # a gate said no; it has logged why
+        failed = False
+        if stop.notice is not None:
+            await _tell_quietly(args, stop.notice)
     except Exception:
         if not signal.done.is_set():
             raise  # the wrapper re-raises it to Bolt (or, past the deadline, BackgroundWork logs it)
         log.exception("%s failed after acknowledging", getattr(listener, "__name__", "listener"))
-        try:
-            await _tell_late_failure(args)
-        except Exception:  # best effort; the failure is logged above
-            log.warning("could not tell the user about the failure")
+        await _tell_quietly(args, LATE_FAILURE)
     finally:
         scope = current_request()  # the task copied the request's context when it was created
         if scope is not None:
             scope.finish(failed=failed)
 
 
-async def _tell_late_failure(args: AsyncArgs) -> None:
+async def _tell_quietly(args: AsyncArgs, text: str) -> None:
+    try:
+        await _tell(args, text)
+    except Exception:  # best effort; what happened is logged already
+        log.warning("could not tell the user what happened to their request")
+
+
+async def _tell(args: AsyncArgs, text: str) -> None:
     """A submitted form (answered with a "Saving…" view) is replaced by the notice, so it is not left saying
     "Saving…" forever; anything else is told through the one reply path (response URL, post, DM)."""
     body = args.body or {}
-    view = body.get("view") or {}
-    actor = args.context.get(ACTOR_KEY)
-    if body.get("type") != "view_submission" and isinstance(actor, Actor):
-        respond = args.respond if body.get("response_url") else None
-        await Call(actor, str(args.context.get(ATTEMPT_KEY) or ""), args.ack, respond, args.client).tell(LATE_FAILURE)
-        return
-    if isinstance(view, dict) and view.get("id"):
+    view = body.get("view")
+    if body.get("type") == "view_submission" and isinstance(view, dict) and view.get("id"):
         await args.client.views_update(view_id=view["id"], view={
             "type": "modal", "title": {"type": "plain_text", "text": "commops"},
             "close": {"type": "plain_text", "text": "Close"},
-            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": LATE_FAILURE}}],
+            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
         })
+        return
+    respond = args.respond if body.get("response_url") else None
+    actor = args.context.get(ACTOR_KEY)
+    if isinstance(actor, Actor):
+        await Call(actor, str(args.context.get(ATTEMPT_KEY) or ""), args.ack, respond, args.client).tell(text)
+    elif respond is not None:
+        await respond(response_type="ephemeral", replace_original=False, text=text)
 
 
 class Listeners:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -50,10 +51,31 @@ async def ask(bot: Bot, text: str, *, user: tuple[str, str] = ALICE) -> Call:
     return await bot.reply()
 
 
+def button_value(message: dict[str, Any], action_id: str, campaign_id: str) -> str:
+    """The value of the ``action_id`` button about ``campaign_id``: a Pause or Resume button's value also carries
+    the state it was made against (handlers/campaign/values.py)."""
+    for element in button_elements(message):
+        value = str(element.get("value", ""))
+        if element.get("action_id") == action_id and campaign_id in (value, _carried_id(value)):
+            return value
+    raise LookupError(f"no {action_id} button for {campaign_id} in {buttons(message)}")
+
+
+def _carried_id(value: str) -> str | None:
+    try:
+        return str(json.loads(value)["c"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 async def click(bot: Bot, message: dict[str, Any], action_id: str, value: str | None = None, *,
                 user: tuple[str, str] = ALICE) -> Call:
-    """Press a button (its confirm dialog accepted, as Slack does before sending) and return the last answer."""
+    """Press a button (its confirm dialog accepted, as Slack does before sending) and return the last answer.
+    ``value``: a campaign id picks that campaign's button."""
     bot.slack.clear()
+    if value is not None and any(element.get("value") != value for element in button_elements(message)
+                                 if element.get("action_id") == action_id):
+        value = button_value(message, action_id, value)
     response = await bot.click(message, action_id=action_id, value=value, user=user)
     assert response.status_code == 200
     return await bot.reply()
@@ -80,12 +102,15 @@ def stored(bot: Bot, campaign_id: str) -> dict[str, Any]:
     return copy.deepcopy(bot.sandbox.state.campaign(campaign_id))
 
 
-def buttons(message: dict[str, Any]) -> list[tuple[str, str, bool]]:
-    """(action_id, label, has a confirm dialog) of every button in the message."""
+def button_elements(message: dict[str, Any]) -> list[dict[str, Any]]:
     found = []
     for block in message.get("blocks") or []:
         elements = block.get("elements") if block.get("type") == "actions" else [block.get("accessory")]
-        for element in elements or []:
-            if element and element.get("type") == "button":
-                found.append((element["action_id"], element["text"]["text"], "confirm" in element))
+        found.extend(element for element in elements or [] if element and element.get("type") == "button")
     return found
+
+
+def buttons(message: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """(action_id, label, has a confirm dialog) of every button in the message."""
+    return [(element["action_id"], element["text"]["text"], "confirm" in element)
+            for element in button_elements(message)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 
 from bot.actor import Actor
 from bot.audit.log import AuditLog
-from bot.campaigns.plan import Op
+from bot.campaigns.plan import Basis, Op
 from bot.campaigns.service import CampaignService, ChangeStatus, NoSuchCampaign
 from bot.devtools.sandbox import SEED
 from bot.store.engine import Store
@@ -184,3 +185,21 @@ async def test_reads_and_stops_are_audited(harness: Harness) -> None:
     rows = [(r.action, r.outcome) for r in await harness.audit.query()]
     assert rows == [("campaign.status", "ok"), ("campaign.status", "invalid"), ("campaign.list", "ok"),
                     ("campaign.stop", "ok"), ("campaign.stop", "vendor_error")]
+
+
+async def test_a_click_made_against_an_older_state_changes_nothing(harness: Harness) -> None:
+    shown_at = datetime.now(UTC)
+    result = await harness.service.toggle(WINBACK, Op.PAUSE, ALICE, attempt_id="a1", basis=Basis((False,), shown_at))
+    assert result.outcome is ChangeStatus.STALE and result.last_change is None
+    assert harness.calls("PUT", WINBACK) == []
+    await harness.service.toggle(WINBACK, Op.PAUSE, ALICE, attempt_id="a2")  # paused now, through the bot
+    await harness.service.toggle(WINBACK, Op.RESUME, ALICE, attempt_id="a3")  # and resumed: as the button showed
+    again = await harness.service.toggle(WINBACK, Op.PAUSE, ALICE, attempt_id="a4", basis=Basis((True,), shown_at))
+    assert again.outcome is ChangeStatus.STALE and again.last_change is not None
+    assert (again.last_change.op, again.last_change.user_id) == (Op.RESUME, ALICE.user_id)
+    assert len(harness.calls("PUT", WINBACK)) == 2
+    fresh = Basis((True,), again.settled_at)  # what a button made from that outcome carries
+    assert (await harness.service.toggle(WINBACK, Op.PAUSE, ALICE, basis=fresh)).outcome is ChangeStatus.CHANGED
+    rows = [row for row in await harness.audit.query() if row.error_code == "stale"]
+    assert [(row.outcome, row.attempt_id, row.arguments["result"]) for row in rows] == [
+        ("invalid", "a1", "stale"), ("invalid", "a4", "stale")]

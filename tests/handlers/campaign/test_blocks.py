@@ -70,7 +70,7 @@ def test_a_forged_user_id_is_not_made_a_mention() -> None:
 
 
 def test_previews_and_their_confirm_dialogs_escape_the_name() -> None:
-    for reply in (ui.toggle_preview(campaign(), Op.PAUSE, None), ui.toggle_preview(campaign(), Op.RESUME, None),
+    for reply in (ui.toggle_preview(campaign(), Op.PAUSE, None, AT), ui.toggle_preview(campaign(), Op.RESUME, None, AT),
                   ui.stop_preview(campaign(), SEND), ui.status_reply(campaign(), AT),
                   ui.not_pausable_reply(campaign(send_type="manual"), SEND)):
         shown = assert_inert(reply)
@@ -79,7 +79,7 @@ def test_previews_and_their_confirm_dialogs_escape_the_name() -> None:
             assert HOSTILE not in str(dialog)
     stop = confirm_dialogs(ui.stop_preview(campaign(), SEND))[0]
     assert stop["text"]["text"] == f"Send {SEND} of “{ESCAPED}” stops now and cannot be resumed."
-    pause = confirm_dialogs(ui.toggle_preview(campaign(), Op.PAUSE, None))[0]
+    pause = confirm_dialogs(ui.toggle_preview(campaign(), Op.PAUSE, None, AT))[0]
     assert pause["title"]["text"].startswith("Pause &lt;!channel&gt;") and len(pause["title"]["text"]) <= 100
 
 

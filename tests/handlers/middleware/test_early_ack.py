@@ -14,7 +14,7 @@ from bot.app import dispatch
 from bot.background import BackgroundWork
 from bot.devtools import slack_payloads as payloads
 from bot.devtools.slack_emulator import SlackEmulator
-from handlers.middleware.early_ack import Listeners
+from handlers.middleware.early_ack import GATE_KEY, Listeners, Stop
 
 SECRET = "early-ack-secret"
 
@@ -74,3 +74,34 @@ async def test_a_form_that_fails_after_its_ack_is_not_left_saying_saving(slack: 
     await background.drain(2)
     update = await slack.wait_for("views.update")
     assert "Something went wrong on our side" in str(update.args["view"])
+
+
+@pytest.mark.parametrize("notice", [None, "Not done: try again."])
+async def test_a_gate_lets_slack_have_its_answer_and_stops_the_work(slack: SlackEmulator, notice: str | None) -> None:
+    opened, worked = asyncio.Event(), []
+
+    async def gate() -> None:
+        await opened.wait()
+        raise Stop(notice)
+
+    async def put_gate(context: Any, next_: Any) -> None:
+        context[GATE_KEY] = gate
+        await next_()
+
+    def register(app: Listeners) -> None:
+        @app.command("/gated")
+        async def gated(ack: AsyncAck) -> None:
+            await ack(text="on it")
+            worked.append(True)
+
+    app, background = app_with(slack, register)
+    app.middleware(put_gate)
+    body = payloads.slash_command("/gated", "", user_id="U1", user_name="u", channel_id="C1",
+                                  response_url=slack.new_response_url(channel_id="C1", user_id="U1"), trigger_id="t")
+    response = await asyncio.wait_for(dispatch(app, body, payloads.sign(body, SECRET)), timeout=1)
+    assert (response.status, response.body) == (200, "on it")  # answered while the gate is still closed
+    opened.set()
+    assert await background.drain(1) == 0
+    assert worked == []
+    told = [call.args.get("text") for call in slack.calls("response_url")]
+    assert told == ([] if notice is None else [notice])
