@@ -9,7 +9,7 @@ from bot.settings import DEFAULT_ALERT_STATUSES, SettingsError, load_settings
 def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: pytest.TempPathFactory) -> None:
     monkeypatch.chdir(tmp_path)  # no stray .env
     for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "CAPILLARY_BASE_URL",
-                 "ALERT_INTERVAL_SECONDS", "ALERT_STATUSES", "CAPILLARY_TIMEZONE", "LOG_LEVEL"):
+                 "ALERT_INTERVAL_SECONDS", "ALERT_STATUSES", "CAPILLARY_TIMEZONE", "LOG_LEVEL", "DB_AUTO_UPGRADE"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -23,6 +23,7 @@ def test_defaults_match_the_contract() -> None:
     assert settings.capillary_rate_limit_per_minute == 100
     assert settings.port == 3000
     assert settings.alert_channel is None
+    assert settings.db_auto_upgrade is True
 
 
 @pytest.mark.parametrize(
@@ -34,6 +35,7 @@ def test_defaults_match_the_contract() -> None:
         ("SLACK_BOT_TOKEN", "xoxp-user", "xoxb-"),
         ("LOG_LEVEL", "chatty", "LOG_LEVEL is malformed"),
         ("CAPILLARY_BASE_URL", "eu.api", "http(s) URL"),
+        ("DB_AUTO_UPGRADE", "maybe", "DB_AUTO_UPGRADE is malformed: Input should be a valid boolean"),
     ],
 )
 def test_a_malformed_setting_is_one_line_naming_it(
@@ -51,6 +53,11 @@ def test_a_malformed_setting_is_one_line_naming_it(
 def test_statuses_are_a_comma_separated_list(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ALERT_STATUSES", "failed, NOT-DELIVERED")
     assert load_settings().alert_statuses == ("FAILED", "NOT-DELIVERED")
+
+
+def test_db_auto_upgrade_reads_false(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DB_AUTO_UPGRADE", "false")
+    assert load_settings().db_auto_upgrade is False
 
 
 def test_dotenv_in_the_working_directory_is_read(tmp_path: pytest.TempPathFactory) -> None:
