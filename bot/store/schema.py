@@ -218,7 +218,10 @@ async def _upgrade_on(engine: AsyncEngine) -> Upgrade:
         if before.standing is Standing.UNKNOWN:
             raise SchemaError(f"the database is {before.describe()}")
         if before.standing is not Standing.CURRENT:
-            await connection.run_sync(_alembic_upgrade)
+            try:
+                await connection.run_sync(_alembic_upgrade)
+            except RuntimeError as error:  # a revision found something it must not guess at (see 0001)
+                raise SchemaError(f"the upgrade stopped and changed nothing: {error}") from error
         after = await connection.run_sync(_state)
         await connection.commit()
     return Upgrade(before, after)

@@ -169,7 +169,8 @@ async def test_a_missing_column_that_must_hold_a_value_is_named_not_invented(tmp
     path = tmp_path / "odd.db"
     with sqlite3.connect(path) as connection:
         connection.execute("CREATE TABLE leases (name VARCHAR(64) NOT NULL PRIMARY KEY, holder VARCHAR(64) NOT NULL)")
-    with pytest.raises(RuntimeError, match="leases has no column acquired_at, which must hold a value"):
+    with pytest.raises(SchemaError, match="the upgrade stopped and changed nothing: leases has no column acquired_at, "
+                                          "which must hold a value"):
         await upgrade(f"sqlite+aiosqlite:///{path}")
     with sqlite3.connect(path) as connection:  # and the failed upgrade changed nothing
         assert [name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")] == [
