@@ -35,6 +35,7 @@ from bot.devtools.sandbox import DEMO  # noqa: E402
 from bot.devtools.slack_emulator import SlackEmulator  # noqa: E402
 from bot.settings import DEFAULT_ALERT_STATUSES  # noqa: E402
 from bot.store.engine import Store  # noqa: E402
+from bot.store.schema import upgrade  # noqa: E402
 from bot.vendors.capillary import CapillaryClient  # noqa: E402
 from bot.vendors.capillary.auth import BasicAuth  # noqa: E402
 from handlers.alerts.poster import SlackDigestPoster  # noqa: E402
@@ -67,7 +68,7 @@ async def bench(customers: int, limit: int, latency_ms: int) -> None:
         emulator = SlackEmulator()
         with tempfile.TemporaryDirectory() as folder:
             store = Store(f"sqlite+aiosqlite:///{folder}/bench.db")
-            await store.start()
+            await upgrade(store)
             async with emulator.serve():
                 slack = AsyncWebClient(token="xoxb-bench", base_url=emulator.api_url)
                 job = AlertJob(capillary=capillary, store=store, poster=SlackDigestPoster(slack), channel="C0ALERTS1",

@@ -8,11 +8,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from contextlib import aclosing
 
-from sqlalchemy import text
-
 from bot.access.policy import load_policy
 from bot.settings import Settings, SettingsError
 from bot.store.engine import Store
+from bot.store.schema import SchemaError, Standing, inspect_schema
 from bot.vendors.capillary import CapillaryClient
 from bot.vendors.comm import CommClient
 from bot.vendors.errors import VendorError
@@ -49,7 +48,7 @@ async def _access_policy(settings: Settings) -> str:
 async def _check(name: str, probe: Awaitable[str], echo: Echo) -> bool:
     try:
         detail = await probe
-    except (SettingsError, VendorError) as error:
+    except (SettingsError, VendorError, SchemaError) as error:
         echo(f"✗  {name}: {error}")
         return False
     except Exception as error:  # any other failure is still one line, never a traceback
@@ -60,14 +59,20 @@ async def _check(name: str, probe: Awaitable[str], echo: Echo) -> bool:
 
 
 async def _database(settings: Settings) -> str:
+    """Reachable, its schema at the code's head, the audit log append-only. Changes nothing (not even a SQLite file
+    that does not exist yet: that one is reported as empty)."""
     store = Store(settings.database_url)
     try:
-        await store.start()
-        async with store.session() as session:
-            await session.execute(text("SELECT 1"))
+        state = await inspect_schema(store)
     finally:
         await store.close()
-    return f"{store.dialect} reachable, tables ready"
+    if not state.ok:
+        at_start = ""
+        if state.standing in (Standing.BEHIND, Standing.EMPTY, Standing.UNVERSIONED):
+            at_start = ("; or `commops run` applies it at start (DB_AUTO_UPGRADE is true)" if settings.db_auto_upgrade
+                        else "; until then `commops run` refuses to start (DB_AUTO_UPGRADE is false)")
+        raise SchemaError(f"{store.dialect}: the database is {state.describe()}{at_start}")
+    return f"{store.dialect} reachable, schema at revision {state.revision} (head), audit log append-only"
 
 
 async def _capillary(settings: Settings) -> str:

@@ -1,4 +1,4 @@
-"""The ``commops`` command line: run, shell, sandbox, check, audit, alerts."""
+"""The ``commops`` command line: run, shell, sandbox, check, db, audit, alerts."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.access.policy import UnknownAction
 from bot.logs import configure_logging, known_secrets, redact
 from bot.settings import Settings, SettingsError, load_settings
+from bot.store.schema import SchemaError
 
 if TYPE_CHECKING:
     from bot.alerts.importer import ImportReport
@@ -46,7 +47,7 @@ def _devtools_missing(error: ModuleNotFoundError, command: str) -> NoReturn:
 def _run(coroutine: Coroutine[Any, Any, Any]) -> Any:
     try:
         return asyncio.run(coroutine)
-    except (SettingsError, UnknownAction) as error:
+    except (SettingsError, UnknownAction, SchemaError) as error:
         _die(str(error))
     except OSError as error:  # e.g. the port is taken
         _die(f"{error.strerror or error}", 1)
@@ -155,6 +156,41 @@ def check() -> None:
     sys.exit(0 if ok else 1)
 
 
+@main.group()
+def db() -> None:
+    """The database's schema: migrations (Alembic)."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the pending migrations (a database made before migrations is adopted: completed and stamped)."""
+    from bot.store.schema import upgrade
+
+    settings = _settings()
+    result = _run(upgrade(settings.database_url))
+    click.echo(result.describe())
+
+
+@db.command("current")
+def db_current() -> None:
+    """Print the database's revision, or that it is empty or made before migrations."""
+    from bot.store.schema import inspect_schema
+
+    settings = _settings()
+    click.echo(_run(inspect_schema(settings.database_url)).describe())
+
+
+@db.command("check")
+def db_check() -> None:
+    """Exit 1 when the database is behind the code (or its audit log is not append-only)."""
+    from bot.store.schema import inspect_schema
+
+    settings = _settings()
+    state = _run(inspect_schema(settings.database_url))
+    click.echo(state.describe())
+    sys.exit(0 if state.ok else 1)
+
+
 @main.command()
 @click.option("--since", metavar="WHEN", help="Only entries since then: 2026-11-01, 2026-11-01T08:00 (UTC), or an "
               "age such as 24h, 7d, 30m.")
@@ -221,7 +257,7 @@ def alerts_run_once() -> None:
         _die("alerts are off: ALERT_CHANNEL is not set")
     try:
         report = asyncio.run(run_alerts_once(settings))
-    except SettingsError as error:
+    except (SettingsError, SchemaError) as error:
         _die(str(error))
     click.echo(report.summary())
     sys.exit(1 if report.error else 0)
@@ -234,6 +270,8 @@ def alerts_import(file: Path) -> None:
     settings = _settings()
     try:
         report = asyncio.run(_import_alerts(settings, file))
+    except SchemaError as error:
+        _die(str(error))
     except (OSError, UnicodeDecodeError) as error:
         _die(f"cannot read {file}: {getattr(error, 'strerror', None) or error}", 1)
     for problem in report.problems:
@@ -247,10 +285,11 @@ async def _import_alerts(settings: Settings, file: Path) -> ImportReport:
     from bot.alerts.importer import import_file
     from bot.alerts.outbox import Outbox
     from bot.store.engine import Store
+    from bot.store.schema import prepare
 
     store = Store(settings.database_url)
     try:
-        await store.start()
+        await prepare(store, auto_upgrade=settings.db_auto_upgrade)
         return await import_file(file, Outbox(store), statuses=settings.alert_statuses, zone=settings.tz,
                                  now=datetime.now(UTC))
     finally:

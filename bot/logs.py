@@ -110,7 +110,9 @@ def configure_logging(level: str, secrets: Iterable[str] = (), *, stream: object
     # Third-party request logs at DEBUG can echo headers; they pass through the same redaction.
     # httpx's own request lines carry query strings (customer mobiles and emails in the alert poll): our clients
     # log method, path, status and request id instead. The rest pass through the same redaction.
-    for quiet in ("httpx", "httpcore"):
+    # Alembic's INFO lines ("Context impl …", each revision run) would come at every start; the store logs one line
+    # when it upgraded the schema (bot/services.py).
+    for quiet in ("httpx", "httpcore", "alembic"):
         logging.getLogger(quiet).setLevel(logging.WARNING)
     for noisy in ("aiohttp.access", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(max(logging.getLevelName(level), logging.INFO))

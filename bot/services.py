@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,9 +16,12 @@ from bot.logs import known_secrets
 from bot.resend.service import ResendService
 from bot.settings import Settings
 from bot.store.engine import Store
+from bot.store.schema import prepare
 from bot.target_comms.service import TargetCommsService
 from bot.vendors.capillary import CapillaryClient
 from bot.vendors.comm import CommClient
+
+log = logging.getLogger("commops.store")
 
 
 def utc_now() -> datetime:
@@ -50,11 +54,19 @@ async def build_services(settings: Settings, *, clock: Callable[[], datetime] = 
                          local_user: str | None = None) -> Services:
     """Connect the store and the vendor clients described by ``settings``.
 
-    ``local_user`` (``commops shell``) may do everything when no ACCESS_POLICY is set.
+    The store's schema is brought to the code's head first (DB_AUTO_UPGRADE, the default), or checked to be there
+    (bot.store.schema.SchemaError otherwise). ``local_user`` (``commops shell``) may do everything when no
+    ACCESS_POLICY is set.
     """
     access = build_access(settings.access_policy, local_user=local_user)  # a bad policy stops the start here
     store = Store(settings.database_url)
-    await store.start()
+    try:
+        upgraded = await prepare(store, auto_upgrade=settings.db_auto_upgrade)
+    except BaseException:
+        await store.close()
+        raise
+    if upgraded is not None and upgraded.changed:
+        log.info("database: %s", upgraded.describe())
     capillary = CapillaryClient.from_settings(settings)
     audit = AuditLog(store, clock=clock, secrets=known_secrets(settings))
     comm = CommClient.from_settings(settings) if settings.comm_configured else None

@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     alert_lookback_hours: int = Field(default=24, ge=1, le=24 * 90)
 
     database_url: str = "sqlite+aiosqlite:///commops.db"
+    db_auto_upgrade: bool = True  # commops run applies pending migrations at start (bot/store/schema.py)
     access_policy: Path | None = None
     port: int = Field(default=3000, ge=1, le=65_535)
     health_port: int = Field(default=8080, ge=1, le=65_535)  # Socket Mode: /healthz, /readyz, /metrics
@@ -225,7 +226,7 @@ def _describe(error: ValidationError) -> str:
     name = "_".join(str(part) for part in first["loc"]).upper() or "settings"
     message = str(first["msg"]).removeprefix("Value error, ")
     raw = first.get("input")
-    if first["type"] in ("int_parsing", "float_parsing", "greater_than_equal", "less_than_equal",
+    if first["type"] in ("int_parsing", "float_parsing", "bool_parsing", "greater_than_equal", "less_than_equal",
                          "greater_than", "less_than", "literal_error"):
         message = f"{message}, got {raw!r}"
     return f"{name} is malformed: {message}"

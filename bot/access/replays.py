@@ -27,11 +27,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.store.base import Base
 from bot.store.engine import Store
+from bot.store.inserts import insert
 from bot.store.tables import SeenRequest
 
 log = logging.getLogger("commops.replays")
@@ -50,12 +49,6 @@ class StoreUnavailable(RuntimeError):
 def fingerprint(timestamp: str, signature: str) -> str:
     """What identifies one signed request: a digest of exactly what Slack signed it with."""
     return hashlib.sha256(f"v0:{timestamp}:{signature}".encode()).hexdigest()
-
-
-def _insert(store: Store, table: type[Base]) -> sqlite.Insert | postgresql.Insert:
-    # The minimal form of the dialect-aware insert (bot/store/inserts.py on the branch that adds it): both dialects'
-    # inserts take on_conflict_do_nothing(index_elements=…) and returning(…) alike.
-    return postgresql.insert(table) if store.dialect == "postgresql" else sqlite.insert(table)
 
 
 @dataclass(frozen=True)
@@ -141,7 +134,7 @@ class SeenRequests:
         firsts: dict[str, _Pending] = {}
         for item in batch:
             firsts.setdefault(item.digest, item)
-        statement = _insert(self._store, SeenRequest).values([
+        statement = insert(self._store, SeenRequest).values([
             {"fingerprint": item.digest, "seen_at": item.at, "attempt_id": item.attempt_id} for item in firsts.values()
         ]).on_conflict_do_nothing(index_elements=["fingerprint"]).returning(SeenRequest.fingerprint)
         before: dict[str, Sighting] = {}

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.exc import IntegrityError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-
-from bot.store import tables  # noqa: F401  (importing it registers every table on Base)
-from bot.store.base import Base
 
 
 class Store:
+    """The connection pool and sessions. Its schema is made and upgraded by migrations only (bot/store/schema.py:
+    ``await upgrade(store)`` before first use)."""
+
     def __init__(self, url: str) -> None:
         self.url = url
         kwargs: dict[str, Any] = {}
@@ -27,20 +25,6 @@ class Store:
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
-
-    async def start(self) -> None:
-        """Create missing tables (every table is registered on ``Base`` by bot.store.tables)."""
-        for attempt in range(3):
-            try:
-                async with self.engine.begin() as connection:
-                    await connection.run_sync(Base.metadata.create_all)
-                return
-            except (IntegrityError, ProgrammingError):
-                # Replicas starting together on an empty PostgreSQL database race to create the same tables;
-                # the loser finds them there on the next try.
-                if attempt == 2:
-                    raise
-                await asyncio.sleep(0.2 * (attempt + 1))
 
     def session(self) -> AsyncSession:
         return self.sessions()

@@ -1,11 +1,14 @@
-"""The store's tables."""
+"""The store's tables, as the ORM sees them.
+
+The database's schema is made by the migrations (bot/store/migrations/), never from these classes at run time: a
+change here needs a migration too (tests/bot/store/test_migrations.py fails until the two agree).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import DDL, BigInteger, Connection, Integer, String, Text, event, inspect
+from sqlalchemy import BigInteger, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.store.base import Base, UTCDateTime
@@ -30,8 +33,8 @@ class ResendClaim(Base):
 
 
 class AuditRecord(Base):
-    """One attempt at an action, allowed or denied (see bot/audit.py). The bot only ever inserts rows; the
-    triggers below make the database refuse updates and deletes too."""
+    """One attempt at an action, allowed or denied (see bot/audit/log.py). The bot only ever inserts rows; the
+    database's triggers (made by the baseline migration) refuse updates and deletes too."""
 
     __tablename__ = "audit_log"
 
@@ -54,22 +57,6 @@ class AuditRecord(Base):
     request_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     latency_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
     attempt_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
-
-
-def _after_create(table: Any, dialect: str, statement: str) -> None:
-    ddl = DDL(statement)  # type: ignore[no-untyped-call]  # SQLAlchemy leaves DDL's constructor unannotated
-    event.listen(table, "after_create", ddl.execute_if(dialect=dialect))
-
-
-# One statement per DDL: asyncpg runs each as a prepared statement, which takes one at a time.
-_APPEND_ONLY = "the audit log is append-only"
-for _verb in ("UPDATE", "DELETE"):
-    _after_create(AuditRecord.__table__, "sqlite", f"CREATE TRIGGER audit_log_no_{_verb.lower()} BEFORE {_verb} "
-                  f"ON audit_log BEGIN SELECT RAISE(ABORT, '{_APPEND_ONLY}'); END")
-_after_create(AuditRecord.__table__, "postgresql", "CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS "
-              f"trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '{_APPEND_ONLY}'; END $$")
-_after_create(AuditRecord.__table__, "postgresql", "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE "
-              "ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()")
 
 
 class AlertItem(Base):
@@ -131,19 +118,3 @@ class SeenRequest(Base):
     attempt_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
-# Columns added after a table first shipped: create_all makes missing tables only, so a store created by an older
-# version gets these added when it starts (Store.start runs create_all, which fires this each time).
-_ADDED_COLUMNS = {"alert_outbox": {"claimed_by": f"VARCHAR({HOLDER})"}}
-
-
-@event.listens_for(Base.metadata, "after_create")
-def _add_columns(_metadata: Any, connection: Connection, **_kw: Any) -> None:
-    tables = inspect(connection)
-    for table, columns in _ADDED_COLUMNS.items():
-        if not tables.has_table(table):  # a create_all of only some tables
-            continue
-        present = {column["name"] for column in tables.get_columns(table)}
-        for name, sql_type in columns.items():
-            if name not in present:
-                guard = " IF NOT EXISTS" if connection.dialect.name == "postgresql" else ""  # replicas starting at once
-                connection.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN{guard} {name} {sql_type}")

@@ -18,7 +18,7 @@ from tests.conftest import Sandbox
 ROOT = Path(__file__).resolve().parents[2]
 CLEAN = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "CAPILLARY_BASE_URL", "CAPILLARY_USERNAME",
          "CAPILLARY_PASSWORD", "CAPILLARY_OAUTH_KEY", "CAPILLARY_OAUTH_SECRET", "COMM_API_TOKEN", "ACCESS_POLICY",
-         "ALERT_CHANNEL", "DATABASE_URL")
+         "ALERT_CHANNEL", "DATABASE_URL", "DB_AUTO_UPGRADE")
 
 
 def environment(**values: str) -> dict[str, str]:
@@ -59,7 +59,12 @@ async def test_check_reaches_the_sandbox_and_says_what_is_wrong(sandbox: Sandbox
     good = environment(CAPILLARY_BASE_URL=sandbox.url, CAPILLARY_USERNAME=DEMO.capillary_username,
                        CAPILLARY_PASSWORD=DEMO.capillary_password)
     code, out, _ = await commops("check", cwd=tmp_path, env=good)
-    assert "✓  Database" in out and "✓  Capillary" in out and "till demo.till" in out
+    assert "✗  Database: sqlite: the database is empty (no tables yet): `commops db upgrade` creates them" in out
+    assert not (tmp_path / "commops.db").exists()  # checking made nothing
+    assert (await commops("db", "upgrade", cwd=tmp_path, env=good))[0] == 0
+    code, out, _ = await commops("check", cwd=tmp_path, env=good)
+    assert "✓  Database: sqlite reachable, schema at revision" in out
+    assert "✓  Capillary" in out and "till demo.till" in out
     assert "✗  Slack: SLACK_BOT_TOKEN is not set" in out
     assert code == 1
     wrong = {**good, "CAPILLARY_PASSWORD": "not-the-password"}

@@ -17,6 +17,7 @@ from bot.audit.log import AuditLog, AuditOutcome
 from bot.audit.report import parse_since
 from bot.cli import main
 from bot.store.engine import Store
+from bot.store.schema import upgrade
 
 NOW = datetime.now(UTC)
 ALICE = Actor("U0ALICE01", "alice", "T0001", "C0OPS0001")
@@ -25,7 +26,7 @@ BOB = Actor("U0BOB0001", "bob", "T0001", "C0OPS0001")
 
 async def _seed(url: str) -> None:
     store = Store(url)
-    await store.start()
+    await upgrade(store)
     rows = [  # (age, actor, action, outcome, extra)
         (timedelta(days=10), ALICE, "resend", AuditOutcome.OK, {"communication_id": 1746061653596,
                                                                "resent_id": 1748743190124, "request_id": "r-1"}),
@@ -145,7 +146,7 @@ def test_no_entries_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 
     async def create() -> None:
         store = Store(url)
-        await store.start()
+        await upgrade(store)
         await store.close()
 
     asyncio.run(create())

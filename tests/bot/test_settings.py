@@ -10,7 +10,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: pytest.TempPathFactory
     monkeypatch.chdir(tmp_path)  # no stray .env
     for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "CAPILLARY_BASE_URL",
                  "ALERT_INTERVAL_SECONDS", "ALERT_STATUSES", "CAPILLARY_TIMEZONE", "LOG_LEVEL", "LOG_FORMAT",
-                 "HEALTH_PORT"):
+                 "HEALTH_PORT", "DB_AUTO_UPGRADE"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -26,6 +26,7 @@ def test_defaults_match_the_contract() -> None:
     assert settings.health_port == 8080
     assert settings.log_format == "text"
     assert settings.alert_channel is None
+    assert settings.db_auto_upgrade is True
 
 
 @pytest.mark.parametrize(
@@ -39,6 +40,7 @@ def test_defaults_match_the_contract() -> None:
         ("LOG_FORMAT", "yaml", "LOG_FORMAT is malformed: Input should be 'text' or 'json', got 'yaml'"),
         ("HEALTH_PORT", "70000", "HEALTH_PORT is malformed"),
         ("CAPILLARY_BASE_URL", "eu.api", "http(s) URL"),
+        ("DB_AUTO_UPGRADE", "maybe", "DB_AUTO_UPGRADE is malformed: Input should be a valid boolean"),
     ],
 )
 def test_a_malformed_setting_is_one_line_naming_it(
@@ -61,6 +63,11 @@ def test_log_format_takes_any_case(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_statuses_are_a_comma_separated_list(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ALERT_STATUSES", "failed, NOT-DELIVERED")
     assert load_settings().alert_statuses == ("FAILED", "NOT-DELIVERED")
+
+
+def test_db_auto_upgrade_reads_false(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DB_AUTO_UPGRADE", "false")
+    assert load_settings().db_auto_upgrade is False
 
 
 def test_dotenv_in_the_working_directory_is_read(tmp_path: pytest.TempPathFactory) -> None:

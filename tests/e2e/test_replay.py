@@ -4,23 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from bot.devtools import slack_payloads as payloads
-from bot.store.base import Base
 from tests.conftest import Sandbox
 from tests.e2e.campaign_support import IDS, campaign_bot, last_ephemeral, puts
 from tests.e2e.conftest import ALICE, CHANNEL, SIGNING_SECRET, Bot, running_bot
 from tests.e2e.test_comm_upsert import UPSERT, open_form
 
 WINBACK = IDS["Winback March"]
-POSTGRES = os.environ.get("COMMOPS_TEST_POSTGRES_URL")
 ONE_LINE = 'upsert 2750 2996 type=START channel=SMS sender=CAPLOY offset=1 active=true message="Hi there"'
 
 
@@ -107,25 +103,18 @@ async def test_a_replayed_form_saves_once(bot: Bot) -> None:
 
 
 @contextlib.asynccontextmanager
-async def two_replicas(sandbox: Sandbox, tmp_path: Path, database: str) -> AsyncIterator[tuple[Bot, Bot]]:
-    """Two bots, each its own process state and store engine, on one database (a SQLite file by default; with
-    COMMOPS_TEST_POSTGRES_URL, a scratch PostgreSQL database whose tables this drops, as well)."""
-    extra = {"database_url": POSTGRES} if database == "postgresql" else {}
+async def two_replicas(sandbox: Sandbox, tmp_path: Path, database_url: str) -> AsyncIterator[tuple[Bot, Bot]]:
+    """Two bots, each its own process state and store engine, on one database (each backend)."""
+    extra = {"database_url": database_url}
     async with running_bot(sandbox, tmp_path, **extra) as one, running_bot(sandbox, tmp_path, **extra) as two:
         assert one.services.store is not two.services.store
         assert one.services.settings.database_url == two.services.settings.database_url
-        try:
-            yield one, two
-        finally:
-            if database == "postgresql":
-                async with one.services.store.engine.begin() as connection:
-                    await connection.run_sync(Base.metadata.drop_all)
+        yield one, two
 
 
-@pytest.mark.parametrize("database", ["sqlite", *(["postgresql"] if POSTGRES else [])])
 async def test_two_replicas_serve_the_same_signed_request_once(sandbox: Sandbox, tmp_path: Path,
-                                                               database: str) -> None:
-    async with two_replicas(sandbox, tmp_path, database) as (one, two):
+                                                               database_url: str) -> None:
+    async with two_replicas(sandbox, tmp_path, database_url) as (one, two):
         body, headers = signed_command(one, "/comm", ONE_LINE)
         # At the same moment: each replica answers Slack at once, and the store lets exactly one of them act.
         answers = await asyncio.gather(one.post(body, headers=headers), two.post(body, headers=headers))
@@ -149,7 +138,7 @@ async def test_two_replicas_serve_the_same_signed_request_once(sandbox: Sandbox,
 
 
 async def test_a_replay_sent_to_another_replica_is_answered_but_not_served(sandbox: Sandbox, tmp_path: Path) -> None:
-    async with two_replicas(sandbox, tmp_path, "sqlite") as (one, two):
+    async with two_replicas(sandbox, tmp_path, f"sqlite+aiosqlite:///{tmp_path}/shared.db") as (one, two):
         body, headers = signed_command(one, "/comm", ONE_LINE)
         assert "Saving" in (await one.post(body, headers=headers)).text
         await one.slack.wait_for("chat.postMessage")

@@ -1,13 +1,9 @@
-"""The replay guard's memory (bot/access/replays.py): two replicas' stores on one database, an injected clock.
-
-With COMMOPS_TEST_POSTGRES_URL set (``postgresql+asyncpg://…`` of a scratch database, whose tables these tests
-drop), each test runs against PostgreSQL as well.
-"""
+"""The replay guard's memory (bot/access/replays.py): two replicas' stores on one database (SQLite and
+PostgreSQL), an injected clock."""
 
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,12 +12,11 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.access.replays import KEEP, SeenRequests, Sighting, StoreUnavailable, fingerprint
-from bot.store.base import Base
 from bot.store.engine import Store
+from bot.store.schema import upgrade
 from bot.store.tables import SeenRequest
 
 T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
-POSTGRES = os.environ.get("COMMOPS_TEST_POSTGRES_URL")
 
 
 class Clock:
@@ -32,17 +27,12 @@ class Clock:
         return self.now
 
 
-@pytest.fixture(params=["sqlite", *(["postgresql"] if POSTGRES else [])])
-async def stores(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[Store, Store]]:
-    """Two replicas' stores on one database."""
-    url = POSTGRES if request.param == "postgresql" and POSTGRES else f"sqlite+aiosqlite:///{tmp_path}/shared.db"
-    first, second = Store(url), Store(url)
-    await first.start()
-    await second.start()
+@pytest.fixture
+async def stores(database_url: str) -> AsyncIterator[tuple[Store, Store]]:
+    """Two replicas' stores on one database (each backend; see tests/conftest.py)."""
+    await upgrade(database_url)
+    first, second = Store(database_url), Store(database_url)
     yield first, second
-    if first.dialect == "postgresql":
-        async with first.engine.begin() as connection:
-            await connection.run_sync(Base.metadata.drop_all)
     await first.close()
     await second.close()
 

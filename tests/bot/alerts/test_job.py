@@ -1,4 +1,5 @@
-"""The alert job's posting, without Slack: a poster that records posts or fails them, over a SQLite store.
+"""The alert job's posting, without Slack: a poster that records posts or fails them, over the outbox in a store on
+SQLite and on PostgreSQL (the ``store`` fixture of tests/conftest.py).
 
 What is posted is recorded as posted, with the post it is shown in; what a refused or failed post would have shown
 stays queued and opens the next run's digest.
@@ -6,12 +7,9 @@ stays queued and opens the next run's digest.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import cast
-
-import pytest
 
 from bot.alerts.domain import Candidate
 from bot.alerts.job import AlertJob
@@ -22,14 +20,6 @@ from tests.bot.alerts.fake_poster import FakePoster
 
 T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 CHANNEL = "C0ALERTS1"
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    store = Store(f"sqlite+aiosqlite:///{tmp_path}/alerts.db")
-    await store.start()
-    yield store
-    await store.close()
 
 
 def alert_job(store: Store, poster: FakePoster, on_posted: Callable[[], object] | None = None) -> AlertJob:

@@ -1,10 +1,9 @@
-"""The audit log: what a row holds for each outcome, filters, redaction, and that it only ever grows."""
+"""The audit log: what a row holds for each outcome, filters, redaction, and that it only ever grows; on SQLite and
+PostgreSQL (the ``store`` fixture of tests/conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,14 +29,6 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    store = Store(f"sqlite+aiosqlite:///{tmp_path}/audit.db")
-    await store.start()
-    yield store
-    await store.close()
 
 
 @pytest.fixture

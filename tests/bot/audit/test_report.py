@@ -18,6 +18,7 @@ from bot.audit.log import AuditEntry, AuditLog, AuditOutcome
 from bot.audit.report import csv_cell, render, visible
 from bot.cli import main
 from bot.store.engine import Store
+from bot.store.schema import upgrade
 
 AT = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 FORMULAS = ["=HYPERLINK(\"https://evil.example\",\"x\")", "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"]
@@ -69,8 +70,8 @@ def test_through_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("DATABASE_URL", url)
 
     async def seed() -> None:
+        await upgrade(url)
         store = Store(url)
-        await store.start()
         await AuditLog(store, clock=lambda: AT).record(
             "resend", AuditOutcome.INVALID, Actor("U0MALLORY", FAKE_ROW), arguments={"text": "=1+1"},
             error="=cmd|' /C calc'!A0")

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
-
 from bot.actor import Actor
 from bot.audit.log import AuditLog
 from bot.audit.throttle import DenialThrottle
@@ -14,14 +9,6 @@ from bot.store.engine import Store
 
 MALLORY = Actor("U0MALLORY", "mallory", "T1", "C1")
 ALICE = Actor("U0ALICE01", "alice", "T1", "C1")
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    store = Store(f"sqlite+aiosqlite:///{tmp_path}/audit.db")
-    await store.start()
-    yield store
-    await store.close()
 
 
 async def test_a_flood_of_denials_writes_a_bounded_number_of_rows_and_counts_the_rest(store: Store) -> None:

@@ -17,6 +17,7 @@ from bot.campaigns.plan import Basis, Op
 from bot.campaigns.service import CampaignService, ChangeStatus, NoSuchCampaign
 from bot.devtools.sandbox import SEED
 from bot.store.engine import Store
+from bot.store.schema import upgrade
 from bot.vendors.comm import CommClient
 from bot.vendors.errors import AccessDenied, RateLimited, Timeout, Unavailable
 from tests.bot.vendors.test_comm_client import comm_client
@@ -51,7 +52,7 @@ class Harness:
 @pytest.fixture
 async def harness(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[Harness]:
     store = Store(f"sqlite+aiosqlite:///{tmp_path}/commops.db")
-    await store.start()
+    await upgrade(store)
     comm = comm_client(sandbox.comm_url, max_attempts=2)
     audit = AuditLog(store)
     yield Harness(sandbox, comm, CampaignService(comm, audit=audit), audit)

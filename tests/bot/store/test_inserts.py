@@ -1,40 +1,17 @@
-"""bot/store/inserts.py: one INSERT … ON CONFLICT that reads the same on SQLite and PostgreSQL.
-
-With COMMOPS_TEST_POSTGRES_URL set (a scratch database whose tables these tests drop), each test runs against
-PostgreSQL as well.
-"""
+"""bot/store/inserts.py: one INSERT … ON CONFLICT that reads the same on SQLite and PostgreSQL (the ``store`` fixture
+of tests/conftest.py runs each test on both)."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
-from bot.store.base import Base
 from bot.store.engine import Store
 from bot.store.inserts import insert
 from bot.store.tables import LeaseRow
 
 T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
-POSTGRES = os.environ.get("COMMOPS_TEST_POSTGRES_URL")
-
-
-@pytest.fixture(params=["sqlite", *(["postgresql"] if POSTGRES else [])])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    url = POSTGRES if request.param == "postgresql" and POSTGRES else f"sqlite+aiosqlite:///{tmp_path}/inserts.db"
-    store = Store(url)
-    await store.start()
-    yield store
-    if store.dialect == "postgresql":
-        async with store.engine.begin() as connection:
-            await connection.run_sync(Base.metadata.drop_all)
-    await store.close()
-
-
 def lease(name: str, holder: str, expires: timedelta = timedelta(minutes=2)) -> dict[str, object]:
     return {"name": name, "holder": holder, "acquired_at": T0, "expires_at": T0 + expires}
 

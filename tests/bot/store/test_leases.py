@@ -1,14 +1,12 @@
-"""Leases in the store (bot/leases.py) and the alert job's hand-off between replicas, on one SQLite file opened by
-two stores (two replicas), with injected clocks: nothing sleeps.
-
-With COMMOPS_TEST_POSTGRES_URL set (``postgresql+asyncpg://…`` of a scratch database, whose tables these tests
-drop), each store-backed test runs against PostgreSQL as well.
+"""Leases in the store (bot/store/leases.py) and the alert job's hand-off between replicas, on one database opened by
+two stores (two replicas), with injected clocks: nothing sleeps. Each store-backed test runs on SQLite and on
+PostgreSQL (the ``database_url`` fixture of tests/conftest.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -16,13 +14,14 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from sqlalchemy import text
 
-from bot.alerts.domain import Candidate
-from bot.alerts.job import LEASE_LOST, AlertJob, lease_ttl
+from bot.alerts.domain import Candidate, Digest
+from bot.alerts.job import LEASE_LOST, AlertJob, CycleReport, lease_ttl
 from bot.alerts.watchlist import Customer
-from bot.store.base import Base
 from bot.store.engine import Store
 from bot.store.leases import Lease, holder_id
+from bot.store.schema import upgrade
 from bot.vendors.capillary import CapillaryClient
 from bot.vendors.capillary.models import CustomerInteractions
 from tests.bot.alerts.fake_poster import FakePoster
@@ -47,20 +46,15 @@ def clock() -> Clock:
     return Clock()
 
 
-POSTGRES = os.environ.get("COMMOPS_TEST_POSTGRES_URL")
-
-
-@pytest.fixture(params=["sqlite", *(["postgresql"] if POSTGRES else [])])
-async def stores(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[Store, Store]]:
-    """Two replicas' stores on one database."""
-    url = POSTGRES if request.param == "postgresql" and POSTGRES else f"sqlite+aiosqlite:///{tmp_path}/shared.db"
-    first, second = Store(url), Store(url)
-    await first.start()
-    await second.start()
+@pytest.fixture
+async def stores(database_url: str) -> AsyncIterator[tuple[Store, Store]]:
+    """Two replicas' stores on one database, made by the migrations, each connected (as a replica is once started)."""
+    await upgrade(database_url)
+    first, second = Store(database_url), Store(database_url)
+    for store in (first, second):
+        async with store.session() as session:
+            await session.execute(text("SELECT 1"))
     yield first, second
-    if first.dialect == "postgresql":
-        async with first.engine.begin() as connection:
-            await connection.run_sync(Base.metadata.drop_all)
     await first.close()
     await second.close()
 
@@ -229,11 +223,32 @@ async def test_a_holder_that_lost_the_lease_claims_and_records_nothing(stores: t
     assert not await a.lease.renew()
 
 
+class PatientPoster(FakePoster):
+    """Posts a digest only once the other job's run is over (or 5 s have passed): the two runs overlap for sure,
+    however fast the database answers, instead of one run ending before the other begins."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.other_done = asyncio.Event()
+
+    async def post_digest(self, channel: str, digest: Digest) -> str:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.other_done.wait(), 5)
+        return await super().post_digest(channel, digest)
+
+
 async def test_two_jobs_at_once_post_one_digest(stores: tuple[Store, Store], clock: Clock) -> None:
-    poster = FakePoster()
+    poster = PatientPoster()
     a, b = job(stores[0], clock, poster, "replica-a"), job(stores[1], clock, poster, "replica-b")
     await a.outbox.enqueue(candidates(5), T0)
-    reports = await asyncio.gather(a.run_once(), b.run_once())
+
+    async def run(alerts: AlertJob) -> CycleReport:
+        report = await alerts.run_once()
+        if report.skipped:
+            poster.other_done.set()
+        return report
+
+    reports = await asyncio.gather(run(a), run(b))
     assert sorted(report.skipped for report in reports) == [False, True]
     assert len(poster.posts) == 1 and sum(report.posted for report in reports) == 5
     assert "skipped" in next(report for report in reports if report.skipped).summary()
@@ -251,8 +266,8 @@ async def test_a_store_from_before_claims_gets_the_column(tmp_path: Path) -> Non
             "resent_id BIGINT, resend_error TEXT)")
     store = Store(f"sqlite+aiosqlite:///{path}")
     try:
-        await store.start()
-        await store.start()  # and starting again changes nothing
+        assert (await upgrade(store)).changed  # the baseline adopts it and adds the column
+        assert not (await upgrade(store)).changed  # and upgrading again changes nothing
         alerts = job(store, Clock(), FakePoster(), "replica-a")
         await alerts.outbox.enqueue(candidates(2), T0)
         assert (await alerts.run_once()).posted == 2

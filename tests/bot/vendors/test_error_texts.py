@@ -19,6 +19,7 @@ from bot.actor import Actor
 from bot.audit.log import AuditLog
 from bot.resend.service import ResendService, ResendStatus
 from bot.store.engine import Store
+from bot.store.schema import upgrade
 from bot.store.tables import ResendClaim
 from bot.vendors.capillary import CapillaryClient
 from bot.vendors.capillary.auth import BasicAuth
@@ -136,8 +137,9 @@ def test_every_sentence_is_redacted_and_capped_however_it_is_made() -> None:
 
 
 async def test_a_resend_failure_keeps_no_credential_in_the_claim_the_audit_or_slack(tmp_path: Path) -> None:
-    store = Store(f"sqlite+aiosqlite:///{tmp_path}/claims.db")
-    await store.start()
+    url = f"sqlite+aiosqlite:///{tmp_path}/claims.db"
+    await upgrade(url)
+    store = Store(url)
     audit = AuditLog(store)  # no secrets known to the log: the sentence must already be clean
     body = {"errors": [{"code": 400, "message": echo(PASSWORD, f"Basic {BASIC}")}]}
     client = capillary(lambda _request: httpx.Response(400, json=body))

@@ -26,6 +26,7 @@ from bot.audit.log import AuditEntry, AuditLog
 from bot.devtools import slack_payloads as payloads
 from bot.devtools.slack_emulator import SlackEmulator
 from bot.store.engine import Store
+from bot.store.schema import upgrade
 from handlers.families import FAMILIES
 from handlers.middleware.authorize import ANY, OPEN, Routes, install, merge_routes, metric_labels, resolve
 
@@ -134,7 +135,7 @@ async def _harness(tmp_path: Path, policy: Path | None) -> AsyncIterator[Harness
     slack = SlackEmulator()
     async with slack.serve(), aiohttp.ClientSession() as session:
         store = Store(f"sqlite+aiosqlite:///{tmp_path}/unit.db")
-        await store.start()
+        await upgrade(store)
         audit = AuditLog(store)
         client = AsyncWebClient(token="xoxb-unit", base_url=slack.api_url, session=session)
         # process_before_response: listeners finish before dispatch returns, so "did not run" is certain.
