@@ -17,6 +17,7 @@ from bot.services import Services
 from handlers.families import FAMILIES
 from handlers.middleware import authorize
 from handlers.middleware.early_ack import Listeners
+from handlers.middleware.edge import Edge, Identity, admitted, edge_of, reply_origins
 
 log = logging.getLogger("commops.app")
 
@@ -49,11 +50,17 @@ def build_app(services: Services) -> AsyncApp:
         logger=bolt_logger,
     )
 
+    # Every request passes the edge first: signature (over HTTP), typed body, reply URLs, workspace and app.
+    edge = Edge(signing_secret=secret, identity=Identity(client), reply_to=reply_origins(settings.slack_api_url))
+    edge.install(app)
+
     @app.error
-    async def on_error(error: Exception, body: dict[str, Any], respond: Any) -> None:
-        log.error("unhandled %s while serving a %s request", type(error).__name__, body.get("type", "command"),
-                  exc_info=error)
-        if respond is not None:
+    async def on_error(error: Exception, respond: Any, context: dict[str, Any]) -> None:
+        payload = admitted(context)
+        log.error("unhandled %s while serving a %s", type(error).__name__,
+                  payload.kind if payload is not None else "request the edge did not admit", exc_info=error)
+        # Only a request the edge admitted has a response URL known to be Slack's; nothing else is answered.
+        if respond is not None and payload is not None and context.get("response_url"):
             try:
                 await respond(response_type="ephemeral", replace_original=False,
                               text=":boom: Something went wrong on our side; nothing more was done. "
@@ -72,9 +79,14 @@ def build_app(services: Services) -> AsyncApp:
     return app
 
 
-async def dispatch(app: AsyncApp, body: str, headers: Mapping[str, str]) -> BoltResponse:
-    """Hand one raw, signed Slack request to Bolt's own dispatch (HTTP server and shell alike)."""
-    return await app.async_dispatch(AsyncBoltRequest(body=body, headers=dict(headers)))
+async def dispatch(app: AsyncApp, body: str | bytes, headers: Mapping[str, str]) -> BoltResponse:
+    """Hand one raw Slack request to the app: through its edge and then Bolt's own dispatch (HTTP server and shell
+    alike). An app built without :func:`build_app` (unit tests of one middleware) goes to Bolt directly."""
+    raw = body.encode() if isinstance(body, str) else body
+    edge = edge_of(app)
+    if edge is not None:
+        return await edge.dispatch(app, raw, headers.items())
+    return await app.async_dispatch(AsyncBoltRequest(body=raw.decode(), headers=dict(headers)))
 
 
 async def close_app(app: AsyncApp) -> None:

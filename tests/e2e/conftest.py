@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from slack_bolt.async_app import AsyncApp
 
 from bot.app import build_app, close_app
 from bot.devtools import slack_payloads as payloads
@@ -20,6 +21,7 @@ from bot.devtools.slack_emulator import Call, SlackEmulator
 from bot.services import Services, build_services
 from bot.serving import serve_http
 from bot.settings import Settings
+from handlers.middleware.edge import edge_of
 from tests.conftest import Sandbox
 
 SIGNING_SECRET = "e2e-signing-secret-0123456789abcdef"
@@ -42,6 +44,7 @@ class Bot:
     sandbox: Sandbox
     services: Services
     http: httpx.AsyncClient
+    app: AsyncApp
 
     async def post(self, body: str, *, headers: dict[str, str] | None = None) -> httpx.Response:
         return await self.http.post(f"{self.url}/slack/events", content=body,
@@ -111,7 +114,9 @@ async def running_bot(sandbox: Sandbox, tmp_path: Path, **extra: Any) -> AsyncIt
         app = build_app(services)
         async with serve_http(app, services, host="127.0.0.1", port=free_port()) as url, \
                 httpx.AsyncClient(timeout=10) as http:
-            yield Bot(url, slack, sandbox, services, http)
+            edge = edge_of(app)
+            assert edge is not None and await edge.identity.get() is not None  # learnt at start, as in production
+            yield Bot(url, slack, sandbox, services, http, app)
         await close_app(app)
         await services.aclose()
 

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import aiohttp
 import pytest
@@ -28,6 +28,7 @@ from bot.devtools.slack_emulator import SlackEmulator
 from bot.store.engine import Store
 from handlers.families import FAMILIES
 from handlers.middleware.authorize import ANY, OPEN, Routes, install, merge_routes, resolve
+from handlers.middleware.payloads import parse
 
 SECRET = "unit-signing-secret"
 OPS, ELSEWHERE = "C0OPS0001", "C0RANDOM1"
@@ -172,11 +173,17 @@ def _listeners(app: AsyncApp, harness: Harness) -> None:
 
 def test_commands_resolve_by_first_word_with_usage_open() -> None:
     def action(command: str, text: str) -> str | None:
-        return resolve({"command": command, "text": text}, ROUTES).action
+        body = dict(parse_qsl(payloads.slash_command(command, text, user_id=ALICE[0], user_name=ALICE[1],
+                                                     channel_id=OPS, response_url="https://hooks.slack.com/x",
+                                                     trigger_id="1.2.3"), keep_blank_values=True))
+        return resolve(parse(body), ROUTES).action
 
     assert action("/resend", "1746061653596 42") == "resend"
     assert action("/campaign", "Pause Diwali") == "campaign.pause"
+    assert action("/campaign", "pause\u3000Diwali") == "campaign.pause"  # every Unicode space separates words
+    assert action("/campaign", "\u00a0status\u00a0") == "campaign.status"
     assert action("/campaign", "help") == OPEN and action("/campaign", "") == OPEN
+    assert action("/campaign", "\u3000") == OPEN
     assert action("/campaign", "frob") is None  # no "*" for /campaign: an unknown word is unknown
     assert action("/secret", "anything") is None
 
