@@ -235,6 +235,17 @@ async def test_command_text_holding_the_word_payload_is_still_a_command(bot: Bot
     assert response.status_code == 200 and "“payload” is not a message id" in response.text
 
 
+async def test_unicode_spaces_separate_words(bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
+    response = await bot.command("/campaign", "\u3000")
+    assert response.status_code == 200 and "Usage" in response.text
+    opened = await bot.command("/comm", "upsert\u00a02750\u30002996")
+    assert opened.status_code == 200 and opened.text == ""  # the form opens, rather than the usage
+    assert (await bot.slack.wait_for("views.open")).ok
+    await bot.settle()
+    assert not bot.slack.calls("response_url", include_failed=True)  # no late ":boom:" after the usage
+    assert_no_traceback(caplog)
+
+
 # --- 4. only this workspace and this app ----------------------------------------------------------------------------
 
 
