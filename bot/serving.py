@@ -8,7 +8,9 @@ import logging
 import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any, cast
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
@@ -18,18 +20,144 @@ from sqlalchemy import text
 from bot.services import Services
 from handlers.middleware.edge import edge_of
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
 log = logging.getLogger("commops.serving")
 
 DRAIN_SECONDS = 10.0
 
 
-def http_app(app: AsyncApp, services: Services) -> web.Application:
+@dataclass(frozen=True)
+class Limits:
+    """What one client may take of the HTTP server. Slack's requests are small and quick; anything slower or
+    bigger is not Slack. (TLS is not here: run the bot behind a proxy that terminates it.)"""
+
+    max_body_bytes: int = 1024 * 1024  # 413 above; Slack's payloads stay well under
+    header_seconds: float = 5.0  # request line and headers, from the connection (or the previous answer) on
+    body_seconds: float = 5.0  # the body, from the end of the headers on; 408 after
+    max_connections: int = 256  # connections beyond are closed at once
+
+
+class _Connections:
+    """The protocol factory in front of aiohttp's: counts open connections and gives each a deadline."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.protocol_factory: Callable[[], asyncio.Protocol] | None = None  # aiohttp's, once the runner is set up
+        self._open: dict[asyncio.BaseTransport, _Guarded] = {}
+        self._full = False
+
+    def __call__(self) -> asyncio.Protocol:
+        return _Guarded(self)
+
+    def admit(self, guard: _Guarded, transport: asyncio.BaseTransport) -> bool:
+        if len(self._open) >= self.limits.max_connections:
+            if not self._full:  # one line per burst, not one per connection
+                log.warning("%d connections are open: closing new ones until some end", len(self._open))
+                self._full = True
+            return False
+        self._open[transport] = guard
+        return True
+
+    def forget(self, transport: asyncio.BaseTransport | None) -> None:
+        if transport is not None and self._open.pop(transport, None) is not None:
+            self._full = self._full and len(self._open) >= self.limits.max_connections
+
+    def guard_of(self, transport: asyncio.BaseTransport | None) -> _Guarded | None:
+        return self._open.get(transport) if transport is not None else None
+
+
+class _Guarded(asyncio.Protocol):
+    """aiohttp's protocol for one connection, closed when a request's line and headers take longer than
+    ``header_seconds`` (counted from the connection, or from the previous answer, on): a client that sends a
+    request a byte at a time, or sends nothing, cannot hold the connection."""
+
+    def __init__(self, connections: _Connections) -> None:
+        self._connections = connections
+        self._inner: asyncio.Protocol | None = None
+        self._transport: asyncio.BaseTransport | None = None
+        self._deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport
+        factory = self._connections.protocol_factory
+        if factory is None or not self._connections.admit(self, transport):
+            cast(asyncio.Transport, transport).abort()
+            return
+        self._inner = factory()
+        self._inner.connection_made(transport)
+        self.arm()
+
+    def data_received(self, data: bytes) -> None:
+        if self._inner is not None:
+            self._inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self._inner.eof_received() if self._inner is not None else None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.disarm()
+        self._connections.forget(self._transport)
+        if self._inner is not None:
+            self._inner.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        if self._inner is not None:
+            self._inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        if self._inner is not None:
+            self._inner.resume_writing()
+
+    def arm(self) -> None:
+        self.disarm()
+        seconds = self._connections.limits.header_seconds
+        self._deadline = asyncio.get_running_loop().call_later(seconds, self._expire)
+
+    def disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _expire(self) -> None:
+        self._deadline = None
+        log.info("closed a connection that sent no complete request within %.0f s",
+                 self._connections.limits.header_seconds)
+        if self._transport is not None:
+            self._transport.close()
+
+
+def http_app(app: AsyncApp, services: Services, *, limits: Limits | None = None,
+             connections: _Connections | None = None) -> web.Application:
+    limits = limits or Limits()
     edge = edge_of(app)
     if edge is None:
         raise ValueError("serving needs the app bot.app.build_app makes, with the edge in front of it")
 
+    @web.middleware
+    async def deadlines(request: web.Request, handler: Handler) -> web.StreamResponse:
+        """While a request is handled its connection has no header deadline; the next request gets a new one."""
+        guard = connections.guard_of(request.transport) if connections is not None else None
+        if guard is not None:
+            guard.disarm()
+        try:
+            return await handler(request)
+        finally:
+            if guard is not None:
+                guard.arm()
+
     async def events(request: web.Request) -> web.StreamResponse:
-        raw = await request.read()
+        if request.content_length is not None and request.content_length > limits.max_body_bytes:
+            return _closing(413, f"a body of {request.content_length} bytes")
+        try:
+            async with asyncio.timeout(limits.body_seconds):
+                raw = await request.read()
+        except TimeoutError:
+            return _closing(408, f"a body that took more than {limits.body_seconds:.0f} s")
+        except web.HTTPRequestEntityTooLarge:
+            return _closing(413, f"a body over {limits.max_body_bytes} bytes")
+        except ConnectionError:
+            return _closing(400, "a body cut short")
         return await to_aiohttp_response(await edge.dispatch(app, raw, request.headers.items()))
 
     async def healthz(_request: web.Request) -> web.StreamResponse:
@@ -40,18 +168,29 @@ def http_app(app: AsyncApp, services: Services) -> web.Application:
             return web.json_response({"status": "unavailable", "store": type(error).__name__}, status=503)
         return web.json_response({"status": "ok", "store": "ok"})
 
-    web_app = web.Application()
+    web_app = web.Application(client_max_size=limits.max_body_bytes, middlewares=[deadlines])
     web_app.router.add_post("/slack/events", events)
     web_app.router.add_get("/healthz", healthz)
     return web_app
 
 
+def _closing(status: int, what: str) -> web.Response:
+    log.info("refused a request (%d): %s", status, what)
+    response = web.Response(status=status, text=HTTPStatus(status).phrase)
+    response.force_close()
+    return response
+
+
 @contextlib.asynccontextmanager
-async def serve_http(app: AsyncApp, services: Services, *, host: str, port: int) -> AsyncIterator[str]:
-    runner = web.AppRunner(http_app(app, services), access_log=None, handle_signals=False)
+async def serve_http(app: AsyncApp, services: Services, *, host: str, port: int,
+                     limits: Limits | None = None) -> AsyncIterator[str]:
+    limits = limits or Limits()
+    connections = _Connections(limits)
+    runner = web.AppRunner(http_app(app, services, limits=limits, connections=connections), access_log=None,
+                           handle_signals=False, lingering_time=1.0)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, reuse_address=True)
-    await site.start()
+    connections.protocol_factory = runner.server
+    server = await asyncio.get_running_loop().create_server(connections, host, port, reuse_address=True)
     edge = edge_of(app)
     # Learn the bot's workspace and app now, without holding up the start (requests wait for it if need be).
     learning = asyncio.create_task(edge.identity.get()) if edge is not None else None
@@ -62,6 +201,7 @@ async def serve_http(app: AsyncApp, services: Services, *, host: str, port: int)
             learning.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await learning
+        server.close()
         await runner.cleanup()
 
 

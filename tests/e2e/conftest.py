@@ -19,7 +19,7 @@ from bot.devtools.local_server import free_port
 from bot.devtools.sandbox import DEMO
 from bot.devtools.slack_emulator import Call, SlackEmulator
 from bot.services import Services, build_services
-from bot.serving import serve_http
+from bot.serving import Limits, serve_http
 from bot.settings import Settings
 from handlers.middleware.edge import edge_of
 from tests.conftest import Sandbox
@@ -106,13 +106,15 @@ def bot_settings(sandbox: Sandbox, slack: SlackEmulator, tmp_path: Path, **extra
 
 
 @contextlib.asynccontextmanager
-async def running_bot(sandbox: Sandbox, tmp_path: Path, **extra: Any) -> AsyncIterator[Bot]:
-    """A bot with settings ``extra`` on top of :func:`bot_settings` (e.g. ``access_policy=None``)."""
+async def running_bot(sandbox: Sandbox, tmp_path: Path, *, limits: Limits | None = None,
+                      **extra: Any) -> AsyncIterator[Bot]:
+    """A bot with settings ``extra`` on top of :func:`bot_settings` (e.g. ``access_policy=None``), and the HTTP
+    server's ``limits`` when given."""
     slack = SlackEmulator()
     async with slack.serve():
         services = await build_services(bot_settings(sandbox, slack, tmp_path, **extra))
         app = build_app(services)
-        async with serve_http(app, services, host="127.0.0.1", port=free_port()) as url, \
+        async with serve_http(app, services, host="127.0.0.1", port=free_port(), limits=limits) as url, \
                 httpx.AsyncClient(timeout=10) as http:
             edge = edge_of(app)
             assert edge is not None and await edge.identity.get() is not None  # learnt at start, as in production
