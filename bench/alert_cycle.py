@@ -37,7 +37,7 @@ from bot.settings import DEFAULT_ALERT_STATUSES  # noqa: E402
 from bot.store.engine import Store  # noqa: E402
 from bot.vendors.capillary import CapillaryClient  # noqa: E402
 from bot.vendors.capillary.auth import BasicAuth  # noqa: E402
-from handlers.alerts.blocks import DIGEST  # noqa: E402
+from handlers.alerts.poster import SlackDigestPoster  # noqa: E402
 
 
 async def wait_up(url: str) -> None:
@@ -70,7 +70,7 @@ async def bench(customers: int, limit: int, latency_ms: int) -> None:
             await store.start()
             async with emulator.serve():
                 slack = AsyncWebClient(token="xoxb-bench", base_url=emulator.api_url)
-                job = AlertJob(capillary=capillary, store=store, slack=slack, render=DIGEST, channel="C0ALERTS1",
+                job = AlertJob(capillary=capillary, store=store, poster=SlackDigestPoster(slack), channel="C0ALERTS1",
                                watchlist=watchlist.customers, statuses=DEFAULT_ALERT_STATUSES, zone=DEMO_ZONE,
                                lookback=timedelta(hours=24))
                 started = time.perf_counter()

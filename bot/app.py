@@ -1,4 +1,5 @@
-"""The one AsyncApp: Web API client, listeners, and the error reply every unexpected failure gets."""
+"""The one AsyncApp: Web API client, listeners, and the error reply every unexpected failure gets; and the Slack
+side of what runs beside it (the alert job's poster, the Slack check of ``commops check``)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,14 @@ import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.services import Services
+from bot.alerts.job import AlertScheduler, CycleReport, build_alert_job
+from bot.services import Services, build_services
+from bot.settings import Settings, SettingsError
+from handlers.alerts.poster import SlackDigestPoster
 from handlers.families import FAMILIES
 from handlers.middleware import authorize
 from handlers.middleware.early_ack import Listeners
@@ -93,3 +98,60 @@ async def close_app(app: AsyncApp) -> None:
     session = app.client.session
     if session is not None and not session.closed:
         await session.close()
+
+
+# Alerts ------------------------------------------------------------------------------------------------------------
+
+
+def start_alerts(services: Services, slack: AsyncWebClient, **kwargs: Any) -> AlertScheduler | None:
+    """Build and start the scheduled alert job on the running loop, posting with ``slack`` (the app's client);
+    None (and a log line) when alerts are off."""
+    job = build_alert_job(services.settings, capillary=services.capillary, store=services.store,
+                          poster=SlackDigestPoster(slack), clock=services.clock, **kwargs)
+    if job is None:
+        return None
+    scheduler = AlertScheduler(job, services.settings.alert_interval_seconds)
+    scheduler.start()
+    return scheduler
+
+
+def slack_client(settings: Settings) -> AsyncWebClient:
+    """A Web API client for posting alerts outside the running bot (``commops alerts run-once``)."""
+    if settings.slack_bot_token is None:
+        raise SettingsError("SLACK_BOT_TOKEN is not set: expected the bot token (xoxb-…) that posts the alerts")
+    client = AsyncWebClient(token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url)
+    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
+    return client
+
+
+async def run_alerts_once(settings: Settings) -> CycleReport:
+    """One alert run now, as the running bot would do it (ALERT_CHANNEL must be set)."""
+    settings.require_capillary()
+    slack = slack_client(settings)
+    services = await build_services(settings)
+    try:
+        job = build_alert_job(settings, capillary=services.capillary, store=services.store,
+                              poster=SlackDigestPoster(slack))
+        assert job is not None  # the caller checked ALERT_CHANNEL
+        return await job.run_once()
+    finally:
+        await services.aclose()
+
+
+# commops check -----------------------------------------------------------------------------------------------------
+
+
+async def check_slack(settings: Settings) -> str:
+    """The Slack check of ``commops check``: the bot token works (auth.test) and a way to receive requests is set."""
+    if settings.slack_bot_token is None:
+        raise SettingsError("SLACK_BOT_TOKEN is not set: expected the bot token (xoxb-…)")
+    if settings.slack_app_token is None and settings.slack_signing_secret is None:
+        raise SettingsError("neither SLACK_APP_TOKEN (Socket Mode) nor SLACK_SIGNING_SECRET (HTTP mode) is set")
+    client = AsyncWebClient(token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url,
+                            timeout=10)
+    try:
+        reply = await client.auth_test()
+    except SlackApiError as error:
+        raise SettingsError(f"Slack refused SLACK_BOT_TOKEN ({error.response.get('error')})") from None
+    mode = "Socket Mode" if settings.slack_app_token else "HTTP mode"
+    return f"bot {reply.get('user')} in team {reply.get('team')}, {mode}"

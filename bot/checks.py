@@ -1,12 +1,13 @@
-"""``commops check``: validate the configuration and reach every configured service."""
+"""``commops check``: validate the configuration and reach every configured service.
+
+The Slack check is given by the caller (bot/app.py's ``check_slack``), so this module stays Slack-free.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from contextlib import aclosing
 
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import text
 
 from bot.access.policy import load_policy
@@ -17,12 +18,13 @@ from bot.vendors.comm import CommClient
 from bot.vendors.errors import VendorError
 
 Echo = Callable[[str], None]
+Probe = Callable[[Settings], Awaitable[str]]  # a check: one line of detail when it passes; raises when it fails
 
 
-async def run_checks(settings: Settings, echo: Echo) -> bool:
+async def run_checks(settings: Settings, echo: Echo, *, slack: Probe) -> bool:
     results = [
         await _check("Database", _database(settings), echo),
-        await _check("Slack", _slack(settings), echo),
+        await _check("Slack", slack(settings), echo),
         await _check("Capillary", _capillary(settings), echo),
     ]
     if settings.comm_configured:
@@ -66,21 +68,6 @@ async def _database(settings: Settings) -> str:
     finally:
         await store.close()
     return f"{store.dialect} reachable, tables ready"
-
-
-async def _slack(settings: Settings) -> str:
-    if settings.slack_bot_token is None:
-        raise SettingsError("SLACK_BOT_TOKEN is not set: expected the bot token (xoxb-…)")
-    if settings.slack_app_token is None and settings.slack_signing_secret is None:
-        raise SettingsError("neither SLACK_APP_TOKEN (Socket Mode) nor SLACK_SIGNING_SECRET (HTTP mode) is set")
-    client = AsyncWebClient(token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url,
-                            timeout=10)
-    try:
-        reply = await client.auth_test()
-    except SlackApiError as error:
-        raise SettingsError(f"Slack refused SLACK_BOT_TOKEN ({error.response.get('error')})") from None
-    mode = "Socket Mode" if settings.slack_app_token else "HTTP mode"
-    return f"bot {reply.get('user')} in team {reply.get('team')}, {mode}"
 
 
 async def _capillary(settings: Settings) -> str:

@@ -1,4 +1,4 @@
-"""The ``commops`` command line: run, shell, sandbox, check, audit."""
+"""The ``commops`` command line: run, shell, sandbox, check, audit, alerts."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.access.policy import UnknownAction
-from bot.alerts.cli import alerts
 from bot.logs import configure_logging, known_secrets, redact
 from bot.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
+    from bot.alerts.importer import ImportReport
     from bot.audit.log import AuditEntry
 
 EXIT_CONFIG = 2
@@ -58,6 +58,8 @@ def _run(coroutine: Coroutine[Any, Any, Any]) -> Any:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# The installed distribution's version (importlib.metadata), so the wheel, the image and pyproject.toml agree.
+@click.version_option(package_name="commops", prog_name="commops", message="%(prog)s %(version)s")
 def main() -> None:
     """Slack chat-ops for Capillary and Comm customer messaging."""
 
@@ -81,7 +83,7 @@ def run(mode: Literal["socket", "http"] | None, port: int | None, host: str) -> 
 
 
 async def _serve(settings: Settings, mode: Literal["socket", "http"], host: str, port: int) -> None:
-    from bot.app import build_app, close_app
+    from bot.app import build_app, close_app, start_alerts
     from bot.services import build_services
     from bot.serving import run_http, run_socket
 
@@ -91,8 +93,6 @@ async def _serve(settings: Settings, mode: Literal["socket", "http"], host: str,
             "ACCESS_POLICY is not set: every action that changes data (and audit.read) is denied until a policy "
             "grants it; read-only actions stay open")
     app = build_app(services)
-    from bot.alerts.cli import start_alerts
-
     alert_scheduler = start_alerts(services, app.client)  # None, and a log line, when ALERT_CHANNEL is unset
     try:
         if mode == "socket":
@@ -144,11 +144,12 @@ def sandbox(port: int, host: str) -> None:
 @main.command()
 def check() -> None:
     """Validate the configuration and reach every configured service."""
+    from bot.app import check_slack
     from bot.checks import run_checks
 
     settings = _settings()
     configure_logging("ERROR", known_secrets(settings))
-    ok = _run(run_checks(settings, click.echo))
+    ok = _run(run_checks(settings, click.echo, slack=check_slack))
     sys.exit(0 if ok else 1)
 
 
@@ -203,4 +204,52 @@ async def _read_audit(settings: Settings, since: datetime | None, users: Sequenc
         await store.close()
 
 
-main.add_command(alerts)  # commops alerts run-once | import FILE
+@main.group()
+def alerts() -> None:
+    """Undelivered-message alerts."""
+
+
+@alerts.command("run-once")
+def alerts_run_once() -> None:
+    """Run one alert cycle now: poll the watch-list, post what is new to ALERT_CHANNEL."""
+    from bot.app import run_alerts_once
+
+    settings = _settings()
+    if settings.alert_channel is None:
+        _die("alerts are off: ALERT_CHANNEL is not set")
+    try:
+        report = asyncio.run(run_alerts_once(settings))
+    except SettingsError as error:
+        _die(str(error))
+    click.echo(report.summary())
+    sys.exit(1 if report.error else 0)
+
+
+@alerts.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def alerts_import(file: Path) -> None:
+    """Queue the undelivered messages of an export (CSV with a header, or JSON lines); the next run posts them."""
+    settings = _settings()
+    try:
+        report = asyncio.run(_import_alerts(settings, file))
+    except (OSError, UnicodeDecodeError) as error:
+        _die(f"cannot read {file}: {getattr(error, 'strerror', None) or error}", 1)
+    for problem in report.problems:
+        click.echo(f"{file}: {problem}: skipped", err=True)
+    click.echo(f"{report.added} queued, {report.known} already known, {len(report.problems)} bad rows skipped "
+               f"({report.rows} rows read)")
+    sys.exit(1 if report.problems else 0)
+
+
+async def _import_alerts(settings: Settings, file: Path) -> ImportReport:
+    from bot.alerts.importer import import_file
+    from bot.alerts.outbox import Outbox
+    from bot.store.engine import Store
+
+    store = Store(settings.database_url)
+    try:
+        await store.start()
+        return await import_file(file, Outbox(store), statuses=settings.alert_statuses, zone=settings.tz,
+                                 now=datetime.now(UTC))
+    finally:
+        await store.close()

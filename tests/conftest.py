@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,10 @@ import pytest_asyncio
 from bot.devtools.local_server import serve_asgi
 from bot.devtools.sandbox import DEMO, SandboxState, build_sandbox_app
 from bot.devtools.slack_emulator import SlackEmulator
+
+# The bot refuses an access policy that group or others may write; the tests' files are made with this mask
+# whatever the machine's default.
+os.umask(0o022)
 
 
 @dataclass

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
+import stat
 import time
 import tomllib
 from collections.abc import Callable, Collection, Iterable, Mapping
@@ -151,9 +153,38 @@ def _strings(value: Any, where: str) -> list[str]:
     return list(value)
 
 
-def load_policy(path: Path) -> Policy:
+MAX_POLICY_BYTES = 1 << 20  # a policy is a few kilobytes; more is a mistake (or a device file)
+
+
+def _read_policy_file(path: Path) -> str:
+    """The file's text, once it is known to be a regular file of sane size that only its owner can change.
+
+    Opened without blocking and checked on the open descriptor, so a FIFO or device put at the path (even
+    between a check and the read) is refused instead of freezing the bot.
+    """
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     try:
-        text = path.read_text(encoding="utf-8")
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            raise PolicyError(f"ACCESS_POLICY {path}: not a regular file")
+        if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            raise PolicyError(f"ACCESS_POLICY {path}: writable by group or others (mode "
+                              f"{stat.S_IMODE(info.st_mode):o}), so anyone could grant themselves anything; "
+                              f"run chmod go-w {path}")
+        if info.st_size > MAX_POLICY_BYTES:
+            raise PolicyError(f"ACCESS_POLICY {path}: {info.st_size} bytes, more than a policy can be "
+                              f"({MAX_POLICY_BYTES})")
+        with os.fdopen(descriptor, "rb", closefd=False) as stream:
+            data = stream.read(MAX_POLICY_BYTES + 1)
+    finally:
+        os.close(descriptor)
+    return data.decode("utf-8")
+
+
+def load_policy(path: Path) -> Policy:
+    """Read and validate the policy file; blocking, so the running bot calls it off the event loop."""
+    try:
+        text = _read_policy_file(path)
     except (OSError, UnicodeDecodeError) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
         raise PolicyError(f"ACCESS_POLICY {path}: cannot read the file ({reason})") from None
@@ -185,17 +216,18 @@ class PolicySource:
             return None
         return info.st_mtime_ns, info.st_size, info.st_ino
 
-    def current(self) -> Policy:
+    async def current(self) -> Policy:
+        """The policy in force; the file is looked at (off the event loop) at most every ``recheck_seconds``."""
         now = self._clock()
         if now - self._checked < self._recheck:
             return self._policy
         self._checked = now
-        signature = self._stat()
+        signature = await asyncio.to_thread(self._stat)
         if signature == self._signature:
             return self._policy
         self._signature = signature  # remembered even when bad, so the error is logged once per version
         try:
-            policy = load_policy(self.path)
+            policy = await asyncio.to_thread(load_policy, self.path)
         except PolicyError as error:
             log.error("%s; keeping the access policy loaded before", error)
             return self._policy
@@ -257,7 +289,7 @@ class GroupCache:
 
 
 def _describe(error: Exception) -> str:
-    # slack_sdk's SlackApiError carries Slack's error code in .response["error"]; no SDK import needed here.
+    # The Slack SDK's API error carries Slack's error code in .response["error"]; no SDK import needed here.
     get = getattr(getattr(error, "response", None), "get", None)
     code = get("error") if callable(get) else None
     return str(code) if code else type(error).__name__
@@ -317,7 +349,7 @@ class AccessControl:
             if action in OPEN_READS:
                 return Decision(action, True, "open")
             return Decision(action, False, "no_policy")
-        policy = self.source.current()
+        policy = await self.source.current()
         if not policy.restricts(action):
             return Decision(action, True, "open")
         elsewhere: set[str] = set()

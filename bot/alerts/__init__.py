@@ -1,0 +1,1 @@
+"""Undelivered-message alerts: the watch-list, the scheduled job, its outbox, and the Resend buttons' logic."""

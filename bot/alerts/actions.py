@@ -9,11 +9,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.actor import Actor
-from bot.alerts.domain import DigestItem
-from bot.alerts.outbox import Outbox, as_item
+from bot.alerts.domain import DigestItem, PostedItem
+from bot.alerts.outbox import Outbox, as_item, as_posted
 from bot.resend.service import PriorResend, ResendService, ResendStatus
 from bot.store.engine import Store
-from bot.store.tables import AlertItem
 
 ACTION = "alerts.resend"
 CONCURRENCY = 8
@@ -44,35 +43,38 @@ class AlertActions:
     async def resend(self, message_ids: Sequence[int], actor: Actor, *, attempt_id: str | None = None
                      ) -> list[ItemResult]:
         rows = await self.outbox.items(message_ids)
-        return await self._resend_rows([rows.get(message_id) for message_id in message_ids], message_ids, actor,
-                                       attempt_id)
+        items = [as_item(rows[message_id]) if message_id in rows else None for message_id in message_ids]
+        return await self._resend_items(items, message_ids, actor, attempt_id)
 
     async def resend_digest(self, digest_id: str, actor: Actor, *, attempt_id: str | None = None
-                            ) -> tuple[list[ItemResult], list[AlertItem]]:
-        """Every item of one digest; returns the results and the digest's rows as they now stand."""
+                            ) -> tuple[list[ItemResult], list[PostedItem]]:
+        """Every item of one digest; returns the results and the digest's items as they now stand, each with
+        where it was posted."""
         rows = await self.outbox.digest_items(digest_id)
-        results = await self._resend_rows(list(rows), [row.message_id for row in rows], actor, attempt_id)
-        return results, await self.outbox.digest_items(digest_id)
+        results = await self._resend_items([as_item(row) for row in rows], [row.message_id for row in rows], actor,
+                                           attempt_id)
+        return results, [as_posted(row) for row in await self.outbox.digest_items(digest_id)]
 
-    async def _resend_rows(self, rows: Sequence[AlertItem | None], ids: Sequence[int], actor: Actor,
-                           attempt_id: str | None) -> list[ItemResult]:
+    async def _resend_items(self, items: Sequence[DigestItem | None], ids: Sequence[int], actor: Actor,
+                            attempt_id: str | None) -> list[ItemResult]:
         gate = asyncio.Semaphore(self._concurrency)
 
-        async def one(message_id: int, row: AlertItem | None) -> ItemResult:
-            if row is None:
+        async def one(message_id: int, item: DigestItem | None) -> ItemResult:
+            if item is None:
                 return ItemResult(message_id, Result.UNKNOWN)
-            if row.resent_id is not None:  # checked before the guard: its ten minutes may be long over
-                return ItemResult(message_id, Result.ALREADY, as_item(row))
+            if item.resent_id is not None:  # checked before the guard: its ten minutes may be long over
+                return ItemResult(message_id, Result.ALREADY, item)
             async with gate:
-                return await self._resend_one(row, actor, attempt_id)
+                return await self._resend_one(item, actor, attempt_id)
 
-        return list(await asyncio.gather(*(one(message_id, row) for message_id, row in zip(ids, rows, strict=True))))
+        return list(await asyncio.gather(*(one(message_id, item)
+                                           for message_id, item in zip(ids, items, strict=True))))
 
-    async def _resend_one(self, row: AlertItem, actor: Actor, attempt_id: str | None) -> ItemResult:
+    async def _resend_one(self, item: DigestItem, actor: Actor, attempt_id: str | None) -> ItemResult:
         # An alert's button never repeats a resend, however old: deliberate repeats go through /resend.
-        outcome = await self._resend.resend_one(row.message_id, actor, action=ACTION, attempt_id=attempt_id,
+        message_id = item.message_id
+        outcome = await self._resend.resend_one(message_id, actor, action=ACTION, attempt_id=attempt_id,
                                                 final_once_resent=True)
-        message_id = row.message_id
         if outcome.outcome is ResendStatus.RESENT and outcome.result is not None:
             await self.outbox.record_resend(message_id, user_id=actor.user_id, at=outcome.at,
                                             resent_id=outcome.result.resent_message_id, error=None)
@@ -80,7 +82,7 @@ class AlertActions:
         elif outcome.outcome is ResendStatus.DUPLICATE and outcome.prior is not None:
             prior = outcome.prior
             if prior.state != "resent":
-                return ItemResult(message_id, Result.BUSY, as_item(row), prior)
+                return ItemResult(message_id, Result.BUSY, item, prior)
             # Resent by /resend (or a click an instant ago): the alert shows that resend.
             await self.outbox.record_resend(message_id, user_id=prior.user_id, at=prior.at,
                                             resent_id=prior.resent_id, error=None)

@@ -1,12 +1,13 @@
 """Undelivered-message alerts, the domain part: which messages count, and what one digest holds.
 
-The job (bot/alert_job.py) polls, the outbox (bot/alert_outbox.py) remembers, and handlers/alert_blocks.py turns a
-:class:`Digest` into Slack messages.
+The job (bot/alerts/job.py) polls, the outbox (bot/alerts/outbox.py) remembers, and handlers/alerts/blocks.py turns
+a :class:`Digest` into Slack messages.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
@@ -103,6 +104,16 @@ class DigestItem:
 
 
 @dataclass(frozen=True)
+class PostedItem:
+    """An alerted item and where its line was posted: the digest itself, or one of its thread replies."""
+
+    item: DigestItem
+    slack_channel: str | None
+    slack_ts: str | None
+    in_thread: bool
+
+
+@dataclass(frozen=True)
 class Digest:
     """What one run posts: every pending item (newest first), customers newly found missing, and how many
     customers could not be checked this time."""
@@ -128,3 +139,6 @@ class Digest:
 
 def newest_first(items: Sequence[DigestItem]) -> tuple[DigestItem, ...]:
     return tuple(sorted(items, key=lambda item: (item.sent_at, item.message_id), reverse=True))
+
+
+DIGEST_ID = re.compile(r"[0-9a-f]{32}")  # a digest's id (uuid4().hex), as its Resend-all button carries it

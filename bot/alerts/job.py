@@ -5,13 +5,14 @@ retried with backoff (429 and 503 also make the limiter hold everyone back); a b
 memory flat however long the watch-list is. A customer whose lookup still fails is simply polled again next
 run: the watch-list is polled whole every run, and nothing about that customer was written.
 
-Posting follows the outbox protocol of bot/alert_outbox.py. Slack is paced at one post a second per channel
-(Slack's own rule for chat.postMessage); the Web API client passed in retries Slack's 429s.
+Posting follows the outbox protocol of bot/alerts/outbox.py, through a DigestPoster (bot/alerts/posting.py; the
+Slack one is handlers/alerts/poster.py). Posts are paced at one a second per channel (Slack's own rule for
+chat.postMessage); the poster's Web API client retries Slack's 429s.
 
-Replicas sharing one store take turns: a run first takes the ``alerts`` lease (bot/leases.py) and skips quietly when
-another replica holds it. The holder renews the lease while it polls and before every post, and stops posting as soon
-as a renewal fails (it stalled past the lease's expiry and another replica took over); it releases the lease at the
-end of the run.
+Replicas sharing one store take turns: a run first takes the ``alerts`` lease (bot/store/leases.py) and skips quietly
+when another replica holds it. The holder renews the lease while it polls and before every post, and stops posting as
+soon as a renewal fails (it stalled past the lease's expiry and another replica took over); it releases the lease at
+the end of the run.
 """
 
 from __future__ import annotations
@@ -23,14 +24,14 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from functools import partial
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.alerts.domain import Candidate, Digest, DigestItem, undelivered, undelivered_statuses
+from bot.alerts.domain import Candidate, Digest, undelivered, undelivered_statuses
 from bot.alerts.outbox import Outbox
+from bot.alerts.posting import DigestPoster, PostRefused
 from bot.alerts.watchlist import Customer, Watchlist, load_watchlist
 from bot.settings import Settings, SettingsError
 from bot.store.engine import Store
@@ -44,7 +45,7 @@ log = logging.getLogger("commops.alerts")
 CONCURRENCY = 16  # lookups in flight; the rate limiter, not this, sets the pace
 POST_INTERVAL = 1.0  # seconds between posts to one channel
 STOP_GRACE = 2.0  # seconds a run in progress may take to finish at shutdown (cancelling it loses nothing)
-LEASE = "alerts"  # the lease a run holds (bot/leases.py): one replica runs the job at a time
+LEASE = "alerts"  # the lease a run holds (bot/store/leases.py): one replica runs the job at a time
 MIN_LEASE_TTL = timedelta(seconds=120)
 LEASE_LOST = "another replica took the alert lease over"
 
@@ -52,16 +53,6 @@ LEASE_LOST = "another replica took the alert lease over"
 def lease_ttl(interval: float) -> timedelta:
     """Comfortably longer than a normal run (which renews it anyway): twice the interval, at least two minutes."""
     return max(timedelta(seconds=2 * interval), MIN_LEASE_TTL)
-
-Block = dict[str, Any]
-
-
-class DigestRenderer(Protocol):
-    """Turns a digest into Slack messages (handlers/alert_blocks.py); kept out of bot/ so bot/ stays Slack-free."""
-
-    def main_message(self, digest: Digest) -> tuple[str, list[Block]]: ...
-
-    def thread_messages(self, items: Sequence[DigestItem]) -> list[tuple[str, list[Block], list[int]]]: ...
 
 
 @dataclass
@@ -97,8 +88,7 @@ class AlertJob:
         *,
         capillary: CapillaryClient,
         store: Store,
-        slack: AsyncWebClient,
-        render: DigestRenderer,
+        poster: DigestPoster,
         channel: str,
         watchlist: Sequence[Customer],
         statuses: Sequence[str],
@@ -114,8 +104,7 @@ class AlertJob:
         self.outbox = Outbox(store)
         self.lease = Lease(store, LEASE, holder or holder_id(), lease_ttl, clock)
         self._capillary = capillary
-        self._slack = slack
-        self._render = render
+        self._poster = poster
         self.channel = channel
         self.watchlist = tuple(watchlist)
         self._statuses = undelivered_statuses(statuses)
@@ -197,8 +186,7 @@ class AlertJob:
                         unchecked)
         if digest.empty:
             return
-        text, blocks = self._render.main_message(digest)
-        root = await self._post(report, text=text, blocks=blocks)
+        root = await self._post(report, partial(self._poster.post_digest, self.channel, digest))
         if root is None:
             return
         now = self._clock()
@@ -208,10 +196,11 @@ class AlertJob:
         await self.outbox.mark_reported(digest.missing_customers, now)
         report.posted += len(digest.shown)
         self._posted()
-        for text, blocks, message_ids in self._render.thread_messages(digest.rest):
-            ts = await self._post(report, text=text, blocks=blocks, thread_ts=root)
+        for items in self._poster.thread_replies(digest.rest):
+            ts = await self._post(report, partial(self._poster.post_reply, self.channel, root, items))
             if ts is None:
                 return  # the rest stay pending and open the next run's digest
+            message_ids = [item.message_id for item in items]
             await self.outbox.mark_posted(message_ids, digest_id=digest.digest_id, channel=self.channel, ts=ts,
                                           in_thread=True, now=self._clock(), holder=self.lease.holder)
             report.posted += len(message_ids)
@@ -224,21 +213,21 @@ class AlertJob:
         log.warning("alerts: %s; this replica stops posting and leaves the rest to it", LEASE_LOST)
         return False
 
-    async def _post(self, report: CycleReport, **arguments: Any) -> str | None:
+    async def _post(self, report: CycleReport, post: Callable[[], Awaitable[str]]) -> str | None:
         wait = self._last_post + self._post_interval - time.monotonic()
         if wait > 0:
             await asyncio.sleep(wait)
         if not await self._still_held(report):  # right before the call: a holder that stalled posts nothing
             return None
         try:
-            reply = await self._slack.chat_postMessage(channel=self.channel, **arguments)
-        except SlackApiError as error:
-            report.error = f"Slack answered {error.response.get('error', 'an error')}"
+            ts = await post()
+        except PostRefused as error:
+            report.error = f"Slack answered {error.code or 'an error'}"
         except Exception as error:  # a network failure: same outcome, the items stay pending
             report.error = f"{type(error).__name__} while posting to Slack"
         else:
             report.posts += 1
-            return str(reply["ts"])
+            return ts
         finally:
             self._last_post = time.monotonic()
         log.warning("alerts: %s; the unposted alerts stay queued for the next run", report.error)
@@ -332,9 +321,8 @@ def load_job_watchlist(settings: Settings) -> Watchlist:
     return watchlist
 
 
-def build_alert_job(settings: Settings, *, capillary: CapillaryClient, store: Store, slack: AsyncWebClient,
-                    render: DigestRenderer, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                    **kwargs: Any) -> AlertJob | None:
+def build_alert_job(settings: Settings, *, capillary: CapillaryClient, store: Store, poster: DigestPoster,
+                    clock: Callable[[], datetime] = lambda: datetime.now(UTC), **kwargs: Any) -> AlertJob | None:
     """The job ALERT_* describe, or None (and a log line saying so) when ALERT_CHANNEL is unset."""
     if settings.alert_channel is None:
         log.info("alerts are off: ALERT_CHANNEL is not set")
@@ -345,7 +333,7 @@ def build_alert_job(settings: Settings, *, capillary: CapillaryClient, store: St
         log.warning("alerts: the watch-list is empty (ALERT_WATCHLIST %s); only imported alerts are posted",
                     settings.alert_watchlist or "is not set")
     return AlertJob(
-        capillary=capillary, store=store, slack=slack, render=render, channel=settings.alert_channel,
+        capillary=capillary, store=store, poster=poster, channel=settings.alert_channel,
         watchlist=watchlist.customers, statuses=settings.alert_statuses, zone=settings.tz,
         lookback=timedelta(hours=settings.alert_lookback_hours), clock=clock, **kwargs,
     )

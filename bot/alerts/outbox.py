@@ -17,23 +17,23 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
-from bot.alerts.domain import Candidate, DigestItem, newest_first
+from bot.alerts.domain import Candidate, DigestItem, PostedItem, newest_first
 from bot.store.engine import Store
+from bot.store.inserts import insert
 from bot.store.leases import Lease
 from bot.store.tables import AlertItem, AlertMissingCustomer
 
 BATCH = 500  # rows per INSERT: SQLite allows 32,766 bound parameters per statement
 
 
-def _insert(store: Store, table: type[AlertItem] | type[AlertMissingCustomer]) -> sqlite.Insert | postgresql.Insert:
-    return postgresql.insert(table) if store.dialect == "postgresql" else sqlite.insert(table)
-
-
 def as_item(row: AlertItem) -> DigestItem:
     return DigestItem(row.message_id, row.channel, row.receiver, row.status, row.sent_at, row.resent_by,
                       row.resent_at, row.resent_id, row.resend_error)
+
+
+def as_posted(row: AlertItem) -> PostedItem:
+    return PostedItem(as_item(row), row.slack_channel, row.slack_ts, row.in_thread)
 
 
 class Outbox:
@@ -59,7 +59,7 @@ class Outbox:
         return added
 
     async def _insert_batch(self, rows: list[dict[str, object]]) -> int:
-        statement = _insert(self._store, AlertItem).values(rows).on_conflict_do_nothing(
+        statement = insert(self._store, AlertItem).values(rows).on_conflict_do_nothing(
             index_elements=["message_id"]).returning(AlertItem.message_id)
         async with self._store.session() as session, session.begin():
             return len((await session.execute(statement)).all())
@@ -94,7 +94,7 @@ class Outbox:
     async def remember_missing(self, customers: Iterable[str], now: datetime) -> None:
         rows = [{"customer": customer[:330], "missing_since": now, "reported_at": None} for customer in customers]
         for start in range(0, len(rows), BATCH):
-            statement = _insert(self._store, AlertMissingCustomer).values(rows[start:start + BATCH])
+            statement = insert(self._store, AlertMissingCustomer).values(rows[start:start + BATCH])
             async with self._store.session() as session, session.begin():
                 await session.execute(statement.on_conflict_do_nothing(index_elements=["customer"]))
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import enum
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -24,6 +25,7 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from bot.actor import Actor
+from bot.audit.throttle import DenialThrottle
 from bot.logs import redact
 from bot.store.engine import Store
 from bot.store.tables import AuditRecord
@@ -91,10 +93,23 @@ def error_code_of(error: VendorError) -> str:
 
 class AuditLog:
     def __init__(self, store: Store, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 secrets: Iterable[str] = ()) -> None:
+                 secrets: Iterable[str] = (), denials: DenialThrottle | None = None) -> None:
         self._store = store
         self._clock = clock
         self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        self._denials = denials or DenialThrottle(clock=time.monotonic)
+
+    async def record_denial(self, action: str, actor: Actor, *, arguments: Mapping[str, Any] | None = None,
+                            error_code: str | None = None, error: str | None = None,
+                            attempt_id: str | None = None) -> bool:
+        """A denial, within the per-user bound of :class:`DenialThrottle`; False when it was only counted."""
+        left_out = self._denials.admit(actor.user_id)
+        if left_out is None:
+            return False
+        if left_out:
+            arguments = {**(arguments or {}), "denials_not_written_before": left_out}
+        return await self.record(action, AuditOutcome.DENIED, actor, arguments=arguments, error_code=error_code,
+                                 error=error, attempt_id=attempt_id)
 
     async def record(
         self,

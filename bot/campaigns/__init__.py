@@ -1,0 +1,1 @@
+"""Comm SMS campaigns: reading ``/campaign`` arguments, planning pause/resume, and the service that does them."""

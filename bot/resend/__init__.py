@@ -1,0 +1,1 @@
+"""Resending undelivered Capillary messages once: parsing ids, the duplicate guard, the outcomes."""

@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.actor import Actor
 from bot.audit.log import AuditLog, AuditOutcome
 from bot.errors import UsageError
 from bot.store.engine import Store
+from bot.store.inserts import insert
 from bot.store.tables import ResendClaim
 from bot.vendors.capillary import CapillaryClient, ResendResult
 from bot.vendors.errors import VendorError
@@ -49,6 +49,19 @@ USAGE = (
 )
 
 
+def parse_message_id(token: str) -> int:
+    """One message id, by the one rule every input follows (command text, buttons, alerts): a whole number
+    written in ASCII digits, positive and at most 2^63-1 (Capillary's long)."""
+    cleaned = token.strip("`'\"")
+    if _DIGITS.fullmatch(cleaned.lstrip("-+")) and cleaned.startswith("-"):
+        raise UsageError(f"“{_clip(token)}” is not a message id: ids are positive whole numbers.")
+    if not _DIGITS.fullmatch(cleaned.lstrip("+")):
+        raise UsageError(f"“{_clip(token)}” is not a message id: ids are whole numbers like 1746061653596.")
+    if len(cleaned.lstrip("+0")) > len(str(_LONG_MAX)) or not 0 < int(cleaned) <= _LONG_MAX:
+        raise UsageError(f"“{_clip(token)}” is not a message id: ids are positive and at most {_LONG_MAX}.")
+    return int(cleaned)
+
+
 def parse_message_ids(text: str) -> list[int]:
     """The distinct message ids in ``text``, in the order given."""
     tokens = [token for token in _SEPARATORS.split(text.strip()) if token]
@@ -56,14 +69,7 @@ def parse_message_ids(text: str) -> list[int]:
         raise UsageError("Give at least one message id.")
     ids: list[int] = []
     for token in tokens:
-        cleaned = token.strip("`'\"")
-        if _DIGITS.fullmatch(cleaned.lstrip("-+")) and cleaned.startswith("-"):
-            raise UsageError(f"“{_clip(token)}” is not a message id: ids are positive whole numbers.")
-        if not _DIGITS.fullmatch(cleaned.lstrip("+")):
-            raise UsageError(f"“{_clip(token)}” is not a message id: ids are whole numbers like 1746061653596.")
-        value = int(cleaned)
-        if value <= 0 or value > _LONG_MAX:
-            raise UsageError(f"“{_clip(token)}” is not a message id: ids are positive and at most {_LONG_MAX}.")
+        value = parse_message_id(token)
         if value not in ids:
             ids.append(value)
     if len(ids) > MAX_IDS:
@@ -227,7 +233,6 @@ class ResendService:
             "message_id": message_id, "state": "pending", "user_id": actor.user_id, "user_name": actor.user_name,
             "claimed_at": now, "org_id": None, "resent_id": None, "attempts": 1, "detail": None,
         }
-        insert = postgresql.insert(ResendClaim) if self._store.dialect == "postgresql" else sqlite.insert(ResendClaim)
         cutoff = now - GUARD_WINDOW
         stale = ResendClaim.claimed_at < now - STALE_PENDING
         if final_once_resent:
@@ -240,7 +245,7 @@ class ResendService:
             takeover.append((ResendClaim.attempts == overriding) & ((ResendClaim.state != "pending") | stale))
         update = {key: value for key, value in values.items() if key not in ("message_id", "attempts")}
         update["attempts"] = ResendClaim.attempts + 1
-        statement = insert.values(**values).on_conflict_do_update(
+        statement = insert(self._store, ResendClaim).values(**values).on_conflict_do_update(
             index_elements=["message_id"], set_=update, where=or_(*takeover)
         ).returning(ResendClaim.attempts)
         async with self._store.session() as session, session.begin():
@@ -269,11 +274,13 @@ def anyway_value(items: Iterable[tuple[int, int]]) -> str:
 def parse_anyway_value(value: str) -> dict[int, int]:
     """The ids and versions of a "Resend anyway" button; UsageError when it is not one of ours."""
     chosen: dict[int, int] = {}
-    for part in value.split(","):
-        message_id, _, version = part.strip().partition("@")
-        if not (_DIGITS.fullmatch(message_id) and _DIGITS.fullmatch(version)):
-            raise UsageError("That button carries no valid message ids.")
-        chosen[int(message_id)] = int(version)
-    if not chosen or len(chosen) > MAX_IDS:
+    parts = value.split(",")
+    if len(parts) > MAX_IDS:
         raise UsageError("That button carries no valid message ids.")
+    for part in parts:
+        message_id, _, version = part.partition("@")
+        if not (_DIGITS.fullmatch(message_id) and _DIGITS.fullmatch(version)) or len(version) > 9 \
+                or int(version) < 1:
+            raise UsageError("That button carries no valid message ids.")
+        chosen[parse_message_id(message_id)] = int(version)
     return chosen

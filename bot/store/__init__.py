@@ -1,0 +1,1 @@
+"""The bot's database: engine, tables, leases and the dialect-aware insert (SQLite or PostgreSQL)."""

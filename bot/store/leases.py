@@ -20,9 +20,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, delete, exists, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.store.engine import Store
+from bot.store.inserts import insert
 from bot.store.tables import HOLDER, LeaseRow
 
 
@@ -46,8 +46,7 @@ class Lease:
         """Take the lease if it is free, expired or already ours; True if we hold it now."""
         now = self._clock()
         values = {"name": self.name, "holder": self.holder, "acquired_at": now, "expires_at": now + self.ttl}
-        insert = postgresql.insert(LeaseRow) if self._store.dialect == "postgresql" else sqlite.insert(LeaseRow)
-        statement = insert.values(**values).on_conflict_do_update(
+        statement = insert(self._store, LeaseRow).values(**values).on_conflict_do_update(
             index_elements=["name"], set_={key: value for key, value in values.items() if key != "name"},
             where=or_(LeaseRow.expires_at <= now, LeaseRow.holder == self.holder),
         ).returning(LeaseRow.name)

@@ -73,7 +73,7 @@ _after_create(AuditRecord.__table__, "postgresql", "CREATE TRIGGER audit_log_app
 
 
 class AlertItem(Base):
-    """The alert outbox (bot/alert_job.py): one row per undelivered message, written ``pending`` before the digest
+    """The alert outbox (bot/alerts/outbox.py): one row per undelivered message, written ``pending`` before the digest
     is posted and marked ``posted`` with the Slack ts after Slack accepted it, so nothing is lost or repeated."""
 
     __tablename__ = "alert_outbox"

@@ -1,13 +1,33 @@
 """Typed failures of vendor calls, each carrying a sentence a person understands.
 
-Handlers show ``error.sentence``; the audit log keeps ``code`` and ``request_id``. Nothing here ever holds a
-credential: sentences are built from the vendor's message and our own words only.
+Handlers show ``error.sentence``; the audit log keeps ``code`` and ``request_id``; a resend claim keeps the sentence
+as its ``detail``. Sentences are built from our own words and the vendor's message, and a vendor's message may echo
+what it was sent, a credential included: the vendor's words go in through :func:`quoted` (the client's own secrets
+redacted, one line, clipped), and every sentence passes bot.logs' pattern redaction and a length cap on the way in.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from bot.logs import redact
+
 # How every vendor's sentences say that the vendor may have acted on a request that failed (``maybe_applied``).
 MAYBE_APPLIED = "it may still have been carried out: check before trying again"
+MAX_SENTENCE = 600  # characters of a sentence: it is shown in Slack, logged, audited and kept on a resend claim
+MAX_QUOTED = 200  # characters of a vendor's own words inside a sentence
+_MIN_SECRET = 4  # as bot.logs' formatter: a shorter "secret" would redact ordinary words
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def quoted(text: object, secrets: Iterable[str] = ()) -> str:
+    """A vendor's own words, fit to repeat in a sentence: ``secrets`` (the credentials the client sent) and
+    anything shaped like a secret redacted, on one line, at most :data:`MAX_QUOTED` characters."""
+    known = sorted({secret for secret in secrets if secret and len(secret) >= _MIN_SECRET}, key=len, reverse=True)
+    return _clip(" ".join(redact(str(text), known).split()), MAX_QUOTED)
 
 
 class VendorError(Exception):
@@ -27,7 +47,7 @@ class VendorError(Exception):
         maybe_applied: bool = False,
         retry_after: float | None = None,
     ) -> None:
-        super().__init__(sentence)
+        super().__init__()
         self.sentence = sentence
         self.vendor = vendor
         self.code = code
@@ -35,6 +55,16 @@ class VendorError(Exception):
         self.request_id = request_id
         self.maybe_applied = maybe_applied
         self.retry_after = retry_after
+
+    @property
+    def sentence(self) -> str:
+        return self._sentence
+
+    @sentence.setter
+    def sentence(self, text: str) -> None:
+        # Redacted and capped however the sentence was made (or later amended), so no caller can forget it.
+        self._sentence = _clip(redact(text), MAX_SENTENCE)
+        self.args = (self._sentence,)
 
     @property
     def kind(self) -> str:

@@ -9,8 +9,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.alerts.domain import Digest, DigestItem, mask
-from handlers.resend.blocks import grouped_sections
-from handlers.ui.formatting import Block, button, confirm_dialog, context, escape, section, slack_date
+from handlers.ui.formatting import (
+    Block,
+    button,
+    code,
+    confirm_dialog,
+    context,
+    escape,
+    grouped_sections,
+    mention,
+    section,
+    slack_date,
+)
 
 RESEND = "alerts.resend"
 RESEND_ALL = "alerts.resend_all"
@@ -22,13 +32,14 @@ _SECTION_CHARS = 2900  # as grouped_sections packs them
 
 
 def item_text(item: DigestItem) -> str:
-    line = (f"`{item.message_id}` · {escape(item.channel.upper())} to {escape(mask(item.receiver))} · "
+    line = (f"{code(item.message_id)} · {escape(item.channel.upper())} to {escape(mask(item.receiver))} · "
             f"*{escape(item.status)}* · sent {slack_date(item.sent_at)}")
     if item.resent_id is not None and item.resent_at is not None:
-        line += (f"\n:white_check_mark: resent by <@{item.resent_by}> {slack_date(item.resent_at)} as "
-                 f"`{item.resent_id}`")
+        line += (f"\n:white_check_mark: resent by {mention(item.resent_by)} {slack_date(item.resent_at)} as "
+                 f"{code(item.resent_id)}")
     elif item.resend_error is not None and item.resent_at is not None:
-        line += f"\n:x: resend by <@{item.resent_by}> {slack_date(item.resent_at)} failed: {escape(item.resend_error)}"
+        line += (f"\n:x: resend by {mention(item.resent_by)} {slack_date(item.resent_at)} failed: "
+                 f"{escape(item.resend_error)}")
     return line
 
 
@@ -44,7 +55,7 @@ def _count(count: int) -> str:
 
 
 class DigestBlocks:
-    """The renderer the alert job posts with (bot.alert_job.DigestRenderer)."""
+    """How a digest is posted (handlers/alerts/poster.py): its main message and its thread replies."""
 
     def main_message(self, digest: Digest) -> tuple[str, list[Block]]:
         blocks: list[Block] = []
@@ -70,32 +81,37 @@ class DigestBlocks:
         return text, blocks[:MAX_BLOCKS]
 
     def thread_messages(self, items: Sequence[DigestItem]) -> list[tuple[str, list[Block], list[int]]]:
-        """Thread replies, each within 50 blocks; each lists the message ids it shows (the outbox records them).
-
-        A post is packed only half full, because a line gains a second line when the item is resent and the
-        reply is redrawn in place: the redrawn post must still fit.
-        """
-        posts: list[tuple[str, list[Block], list[int]]] = []
-        lines: list[str] = []
-        ids: list[int] = []
-        sections, length = 1, 0
-        for item in items:
-            text = item_text(item)
-            if length and length + 1 + len(text) > _SECTION_CHARS:
-                sections, length = sections + 1, 0
-            if sections > _THREAD_SECTIONS:
-                posts.append(thread_message(lines, ids))
-                lines, ids, sections, length = [], [], 1, 0
-            lines.append(text)
-            ids.append(item.message_id)
-            length += len(text) + (1 if length else 0)
-        if lines:
-            posts.append(thread_message(lines, ids))
-        return posts
+        """Thread replies (text, blocks, the message ids each shows), as :func:`thread_batches` splits them."""
+        return [(*thread_reply(batch), [item.message_id for item in batch]) for batch in thread_batches(items)]
 
 
-def thread_message(lines: list[str], ids: list[int]) -> tuple[str, list[Block], list[int]]:
-    return f"{len(ids)} more undelivered messages", grouped_sections(lines, "alerts-more"), ids
+def thread_batches(items: Sequence[DigestItem]) -> list[tuple[DigestItem, ...]]:
+    """The items of each thread reply, in order, so that each reply fits within 50 blocks.
+
+    A post is packed only half full, because a line gains a second line when the item is resent and the
+    reply is redrawn in place: the redrawn post must still fit.
+    """
+    batches: list[tuple[DigestItem, ...]] = []
+    batch: list[DigestItem] = []
+    sections, length = 1, 0
+    for item in items:
+        text = item_text(item)
+        if length and length + 1 + len(text) > _SECTION_CHARS:
+            sections, length = sections + 1, 0
+        if sections > _THREAD_SECTIONS:
+            batches.append(tuple(batch))
+            batch, sections, length = [], 1, 0
+        batch.append(item)
+        length += len(text) + (1 if length else 0)
+    if batch:
+        batches.append(tuple(batch))
+    return batches
+
+
+def thread_reply(items: Sequence[DigestItem]) -> tuple[str, list[Block]]:
+    """One thread reply as posted: its text and its blocks (plain lines, no buttons)."""
+    return f"{len(items)} more undelivered messages", grouped_sections([item_text(item) for item in items],
+                                                                       "alerts-more")
 
 
 def thread_blocks(items: Sequence[DigestItem]) -> list[Block]:

@@ -11,12 +11,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.actor import Actor
 from bot.alerts.actions import AlertActions, ItemResult, Result
-from bot.alerts.outbox import as_item
+from bot.alerts.domain import DIGEST_ID
+from bot.audit.log import AuditOutcome
+from bot.errors import UsageError
+from bot.resend.service import parse_message_id
 from bot.services import Services
 from handlers.alerts.blocks import RESEND, RESEND_ALL, redraw, thread_blocks
 from handlers.middleware.authorize import Routes
 from handlers.middleware.early_ack import Listeners
-from handlers.ui.formatting import slack_date
+from handlers.ui.formatting import code, mention, slack_date
 
 log = logging.getLogger("commops.handlers.alerts")
 
@@ -25,13 +28,13 @@ ROUTES = Routes(actions={RESEND: "alerts.resend", RESEND_ALL: "alerts.resend"})
 
 def note(result: ItemResult) -> str | None:
     """What the clicker alone is told when nothing was sent."""
-    mid = f"`{result.message_id}`"
+    mid = code(result.message_id)
     item = result.item
     if result.result is Result.ALREADY and item is not None and item.resent_at is not None:
-        return (f":repeat: {mid} was already resent by <@{item.resent_by}> {slack_date(item.resent_at)} as "
-                f"`{item.resent_id}`; not resent again.")
+        return (f":repeat: {mid} was already resent by {mention(item.resent_by)} {slack_date(item.resent_at)} as "
+                f"{code(item.resent_id)}; not resent again.")
     if result.result is Result.BUSY and result.prior is not None:
-        return (f":hourglass: {mid} is being resent by <@{result.prior.user_id}> (started "
+        return (f":hourglass: {mid} is being resent by {mention(result.prior.user_id)} (started "
                 f"{slack_date(result.prior.at)}), or its result is not known yet; not resent again. "
                 "Check with /resend in a minute.")
     if result.result is Result.UNKNOWN:
@@ -53,6 +56,16 @@ async def _update(client: AsyncWebClient, body: dict[str, Any], results: Sequenc
                              blocks=redraw(message.get("blocks") or [], items))
 
 
+async def _refuse(services: Services, respond: AsyncRespond, actor: Actor, attempt_id: str, value: str,
+                  error: UsageError) -> None:
+    """A button value the bot never made (forged, or mangled): nothing is sent, the clicker is told, and the
+    attempt is audited like an invalid command."""
+    await respond(response_type="ephemeral", replace_original=False,
+                  text=":warning: That button carries no valid message id; nothing was sent. Use /resend instead.")
+    await services.audit.record("alerts.resend", AuditOutcome.INVALID, actor, arguments={"value": value[:200]},
+                                error=str(error), attempt_id=attempt_id)
+
+
 def register(app: Listeners, services: Services) -> None:
     actions = AlertActions(services.store, services.resend)
 
@@ -61,11 +74,12 @@ def register(app: Listeners, services: Services) -> None:
                           respond: AsyncRespond, actor: Actor, attempt_id: str) -> None:
         await ack()
         value = str(action.get("value", ""))
-        if not value.isdecimal():
-            await respond(response_type="ephemeral", replace_original=False,
-                          text=":warning: That button carries no message id; use /resend instead.")
+        try:
+            message_id = parse_message_id(value)
+        except UsageError as error:
+            await _refuse(services, respond, actor, attempt_id, value, error)
             return
-        results = await actions.resend([int(value)], actor, attempt_id=attempt_id)
+        results = await actions.resend([message_id], actor, attempt_id=attempt_id)
         await _update(client, body, results)
         await _tell(respond, results)
 
@@ -73,13 +87,16 @@ def register(app: Listeners, services: Services) -> None:
     async def resend_all(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
                          respond: AsyncRespond, actor: Actor, attempt_id: str) -> None:
         await ack()
-        results, rows = await actions.resend_digest(str(action.get("value", "")), actor,
-                                                    attempt_id=attempt_id)
+        value = str(action.get("value", ""))
+        if not DIGEST_ID.fullmatch(value):
+            await _refuse(services, respond, actor, attempt_id, value, UsageError("not a digest id"))
+            return
+        results, rows = await actions.resend_digest(value, actor, attempt_id=attempt_id)
         await _update(client, body, results)
         threads: dict[tuple[str, str], list[Any]] = {}
-        for row in rows:
-            if row.in_thread and row.slack_channel and row.slack_ts:
-                threads.setdefault((row.slack_channel, row.slack_ts), []).append(as_item(row))
+        for place in rows:  # each item of the digest with where it was posted
+            if place.in_thread and place.slack_channel and place.slack_ts:
+                threads.setdefault((place.slack_channel, place.slack_ts), []).append(place.item)
         for (channel, ts), items in threads.items():
             items.sort(key=lambda item: (item.sent_at, item.message_id), reverse=True)
             await client.chat_update(channel=channel, ts=ts, text=f"{len(items)} more undelivered messages",

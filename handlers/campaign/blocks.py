@@ -15,7 +15,7 @@ from bot.campaigns.args import AmbiguousCampaign, NoSuchCampaign
 from bot.campaigns.plan import Activity, FlagChange, Op, activity, dotted, flags, not_pausable_reason, plan
 from bot.campaigns.service import CampaignList, ChangeStatus, StopOutcome, ToggleOutcome
 from bot.vendors.comm.models import Campaign, PlannerData
-from handlers.ui.formatting import Block, button, confirm_dialog, context, escape, section, slack_date
+from handlers.ui.formatting import Block, button, code, confirm_dialog, context, escape, mention, section, slack_date
 
 PAUSE, RESUME, STOP, STATUS = "campaign.pause", "campaign.resume", "campaign.stop", "campaign.status"
 LIST_PREVIOUS, LIST_NEXT = "campaign.list_previous", "campaign.list_next"  # one block: action ids must differ
@@ -43,7 +43,7 @@ def _in_channel(text: str, blocks: list[Block]) -> Reply:
 
 
 def _title(campaign: Campaign) -> str:
-    return f"*{escape(campaign.name or '(no name)')}* (`{campaign.id}`)"
+    return f"*{escape(campaign.name or '(no name)')}* ({code(campaign.id)})"
 
 
 def _bool(value: bool | None) -> str:
@@ -58,7 +58,7 @@ def toggle_button(campaign: Campaign, op: Op) -> Block:
     changes = plan(campaign, op).changes
     listed = "\n".join(f"{change.name}: {_bool(change.before)} → {_bool(change.after)}" for change in changes)
     verb = op.value.capitalize()
-    dialog = confirm_dialog(f"{verb} {campaign.name}"[:100], f"{listed}\nNothing else in the campaign changes.",
+    dialog = confirm_dialog(f"{verb} {campaign.name}", f"{escape(listed)}\nNothing else in the campaign changes.",
                             confirm=verb, danger=op is Op.PAUSE)
     return button(verb, OP_ACTIONS[op], campaign.id, style="danger" if op is Op.PAUSE else "primary",
                   confirm=dialog)
@@ -74,7 +74,7 @@ def toggle_buttons(campaign: Campaign) -> list[Block]:
 
 def stop_button(campaign: Campaign, send_id: str) -> Block:
     dialog = confirm_dialog("Stop this send for good?",
-                            f"Send {send_id} of “{campaign.name}” stops now and cannot be resumed.",
+                            f"Send {escape(send_id)} of “{escape(campaign.name)}” stops now and cannot be resumed.",
                             confirm="Stop send", danger=True)
     return button("Stop send", STOP, f"{campaign.id}/{send_id}", style="danger", confirm=dialog)
 
@@ -141,7 +141,7 @@ def status_reply(campaign: Campaign, now: datetime) -> Reply:
     if found:
         lines.append("*Flags:* " + " · ".join(f"`{dotted(flag.path)}` {_bool(flag.value)}" for flag in found))
     else:
-        lines.append(f"_This campaign {not_pausable_reason(campaign)}_")
+        lines.append(f"_This campaign {escape(not_pausable_reason(campaign))}_")
     lines.append(f"*Progress:* {_progress(campaign)}")
     lines.extend(_settings_lines(campaign))
     blocks: list[Block] = [section("\n".join(lines), block_id=f"campaign-status:{campaign.id}")]
@@ -149,7 +149,7 @@ def status_reply(campaign: Campaign, now: datetime) -> Reply:
     if buttons:
         blocks.append({"type": "actions", "block_id": f"campaign-actions:{campaign.id}", "elements": buttons})
     blocks.append(context(f"Read from Comm {slack_date(now)}"))
-    return _ephemeral(f"{campaign.name}: {campaign.status}, {state.value}", blocks)
+    return _ephemeral(escape(f"{campaign.name}: {campaign.status}, {state.value}"), blocks)
 
 
 # List ----------------------------------------------------------------------------------------------------------
@@ -206,7 +206,7 @@ def toggle_preview(campaign: Campaign, op: Op, send_id: str | None) -> Reply:
         return not_pausable_reply(campaign, send_id)
     if planned.nothing_to_do:
         other = [toggle_button(campaign, op.opposite)]
-        return _ephemeral(f"{campaign.name} is already {op.past}.", [
+        return _ephemeral(f"{escape(campaign.name)} is already {op.past}.", [
             section(f"{_icon(op)} {_title(campaign)} is already {op.past}: "
                     + ", ".join(f"`{dotted(flag.path)}` is {_bool(flag.value)}" for flag in flags(campaign))
                     + ". Nothing to change.", block_id="campaign-already", accessory=other[0])])
@@ -216,26 +216,27 @@ def toggle_preview(campaign: Campaign, op: Op, send_id: str | None) -> Reply:
     if campaign.status in FINISHED:
         text += (f"\n:warning: Its status is *{escape(campaign.status)}*: the flags change, but whether Comm sends "
                  "again is up to Comm.")
-    return _ephemeral(f"{op.value.capitalize()} {campaign.name}? Confirm with the button.", [
+    return _ephemeral(f"{op.value.capitalize()} {escape(campaign.name)}? Confirm with the button.", [
         section(text, block_id=f"campaign-preview:{campaign.id}"),
         {"type": "actions", "block_id": "campaign-confirm", "elements": [toggle_button(campaign, op)]},
     ])
 
 
 def not_pausable_reply(campaign: Campaign, send_id: str | None) -> Reply:
-    text = f":warning: {_title(campaign)} {not_pausable_reason(campaign)}"
+    text = f":warning: {_title(campaign)} {escape(not_pausable_reason(campaign))}"
     blocks = [section(text, block_id="campaign-not-pausable")]
     if send_id is not None:
-        blocks.append(section(f":warning: To stop send `{send_id}` instead: `/campaign stop {campaign.id} {send_id}`"
+        blocks.append(section(f":warning: To stop send {code(send_id)} instead: "
+                              f"{code(f'/campaign stop {campaign.id} {send_id}')}"
                               " or the button. *A stopped send cannot be resumed.*", block_id="campaign-offer-stop",
                               accessory=stop_button(campaign, send_id)))
-    return _ephemeral(f"{campaign.name} cannot be paused.", blocks)
+    return _ephemeral(f"{escape(campaign.name)} cannot be paused.", blocks)
 
 
 def stop_preview(campaign: Campaign, send_id: str) -> Reply:
-    text = (f":warning: *Stop* send `{send_id}` of {_title(campaign)}? *A stopped send cannot be resumed*: the "
+    text = (f":warning: *Stop* send {code(send_id)} of {_title(campaign)}? *A stopped send cannot be resumed*: the "
             "contacts it has not reached yet will not get this message from it.")
-    return _ephemeral(f"Stop send {send_id} of {campaign.name}? Confirm with the button.", [
+    return _ephemeral(escape(f"Stop send {send_id} of {campaign.name}? Confirm with the button."), [
         section(text, block_id=f"campaign-stop-preview:{campaign.id}"),
         {"type": "actions", "block_id": "campaign-stop-confirm", "elements": [stop_button(campaign, send_id)]},
     ])
@@ -253,9 +254,11 @@ def _differences(item: ToggleOutcome, limit: int = 8) -> str:
 
 
 def toggle_reply(item: ToggleOutcome) -> Reply:
-    who, when = f"<@{item.actor.user_id}>", slack_date(item.at)
+    who, when = mention(item.actor.user_id), slack_date(item.at)
     campaign, op = item.campaign, item.op
-    title = _title(campaign) if campaign is not None else f"campaign `{item.campaign_id}`"
+    title = _title(campaign) if campaign is not None else f"campaign {code(item.campaign_id)}"
+    check = code(f"/campaign status {item.campaign_id}")
+    name = escape(item.name)
     error = escape(item.error.sentence) if item.error is not None else ""
     icon = _icon(op)
     if item.outcome is ChangeStatus.NOT_PAUSABLE and campaign is not None:
@@ -264,24 +267,24 @@ def toggle_reply(item: ToggleOutcome) -> Reply:
         return toggle_preview(campaign, op, None)
     if item.outcome is ChangeStatus.FAILED:
         lost = " Its answer was lost, but a fresh read shows the campaign unchanged." if item.answer_lost else ""
-        return _ephemeral(f"Could not {op.value} {item.name}.", [
+        return _ephemeral(f"Could not {op.value} {name}.", [
             section(f":x: Could not {op.value} {title}: {error}{lost}", block_id="campaign-failed")])
     lines = {
         ChangeStatus.CHANGED: f"{icon} {who} {op.past} {title} {when}.\n{change_lines(item.changes)}\n"
                          f"_Read back from Comm: {op.past}, nothing else changed._",
         ChangeStatus.CONFLICT: f":warning: {who} {op.past} {title} {when}, but reading it back shows a different "
                           "campaign: someone or something changed it at the same time.\n"
-                          f"{_differences(item)}\nCheck it with `/campaign status {item.campaign_id}`.",
+                          f"{_differences(item)}\nCheck it with {check}.",
         ChangeStatus.UNVERIFIED: f"{icon} {who} {op.past} {title} {when}: Comm accepted it.\n"
                             f"{change_lines(item.changes)}\n:warning: Reading it back failed ({error}); check with "
-                            f"`/campaign status {item.campaign_id}`.",
+                            f"{check}.",
         ChangeStatus.UNCERTAIN: f":grey_question: {who} asked to {op.value} {title} {when}: {error} Reading it back "
                            "failed too, so it is not known whether it is "
-                           f"{op.past}. Check with `/campaign status {item.campaign_id}` before trying again.",
+                           f"{op.past}. Check with {check} before trying again.",
     }
     text = lines.get(item.outcome)
     if text is None:  # every outcome that changed nothing was answered above
-        return _ephemeral(f"{op.value.capitalize()} of {item.name}: {item.outcome.value}.")
+        return _ephemeral(f"{op.value.capitalize()} of {name}: {item.outcome.value}.")
     if item.answer_lost and item.outcome is ChangeStatus.CHANGED:
         text += f"\n:warning: Comm's answer to the save was lost ({error}); the read-back shows it took effect."
     blocks = [section(text, block_id=f"campaign-outcome:{item.campaign_id}")]
@@ -289,25 +292,28 @@ def toggle_reply(item: ToggleOutcome) -> Reply:
         buttons = toggle_buttons(campaign)  # after a pause: Resume (the undo), and the other way round
         if buttons:
             blocks.append({"type": "actions", "block_id": "campaign-undo", "elements": buttons})
-    summary = f"{item.actor.user_name or item.actor.user_id} {op.past} {item.name}"
+    summary = f"{escape(item.actor.user_name or item.actor.user_id)} {op.past} {name}"
     if item.outcome is not ChangeStatus.CHANGED:
-        summary = f"{op.value.capitalize()} of {item.name}: {item.outcome.value}"
+        summary = f"{op.value.capitalize()} of {name}: {item.outcome.value}"
     return _in_channel(summary, blocks)
 
 
 def stop_reply(item: StopOutcome) -> Reply:
-    title = _title(item.campaign) if item.campaign is not None else f"campaign `{item.campaign_id}`"
+    title = _title(item.campaign) if item.campaign is not None else f"campaign {code(item.campaign_id)}"
+    who, send, name = mention(item.actor.user_id), code(item.send_id), escape(item.name)
     if item.error is None:
         status = f" Comm reports it {escape(item.result.status)}." if item.result and item.result.status else ""
-        text = (f":no_entry: <@{item.actor.user_id}> stopped send `{item.send_id}` of {title} "
+        text = (f":no_entry: {who} stopped send {send} of {title} "
                 f"{slack_date(item.at)}.{status} A stopped send cannot be resumed.")
-        return _in_channel(f"Send {item.send_id} of {item.name} stopped", [section(text, block_id="campaign-stopped")])
+        return _in_channel(f"Send {escape(item.send_id)} of {name} stopped",
+                           [section(text, block_id="campaign-stopped")])
     if item.error.maybe_applied:
-        text = (f":grey_question: <@{item.actor.user_id}> asked to stop send `{item.send_id}` of {title} "
+        text = (f":grey_question: {who} asked to stop send {send} of {title} "
                 f"{slack_date(item.at)}: {escape(item.error.sentence)}")
-        return _in_channel(f"Stop of send {item.send_id}: unknown result", [section(text, block_id="campaign-stop")])
-    return _ephemeral(f"Could not stop send {item.send_id}.", [
-        section(f":x: Could not stop send `{item.send_id}` of {title}: {escape(item.error.sentence)}",
+        return _in_channel(f"Stop of send {escape(item.send_id)}: unknown result",
+                           [section(text, block_id="campaign-stop")])
+    return _ephemeral(f"Could not stop send {escape(item.send_id)}.", [
+        section(f":x: Could not stop send {send} of {title}: {escape(item.error.sentence)}",
                 block_id="campaign-stop-failed")])
 
 
@@ -320,9 +326,9 @@ def ambiguous_reply(error: AmbiguousCampaign, verb: str) -> Reply:
     if len(error.candidates) > len(shown):
         lines.append(f"• … and {len(error.candidates) - len(shown)} more")
     text = (f":grey_question: “{escape(error.ref)}” matches {len(error.candidates)} campaigns; say which one (by "
-            f"its id, or its full name in quotes), e.g. `/campaign {verb} {error.candidates[0].id}`:\n"
+            f"its id, or its full name in quotes), e.g. {code(f'/campaign {verb} {error.candidates[0].id}')}:\n"
             + "\n".join(lines))
-    return _ephemeral(f"“{error.ref}” matches {len(error.candidates)} campaigns.", [section(text)])
+    return _ephemeral(f"“{escape(error.ref)}” matches {len(error.candidates)} campaigns.", [section(text)])
 
 
 def no_such_reply(error: NoSuchCampaign) -> Reply:
@@ -331,8 +337,8 @@ def no_such_reply(error: NoSuchCampaign) -> Reply:
         text += " Did you mean: " + ", ".join(_title(campaign) for campaign in error.similar) + "?"
     else:
         text += " `/campaign list` shows them all."
-    return _ephemeral(f"No campaign called “{error.ref}”.", [section(text)])
+    return _ephemeral(f"No campaign called “{escape(error.ref)}”.", [section(text)])
 
 
 def problem_reply(sentence: str) -> Reply:
-    return _ephemeral(sentence, [section(f":x: {escape(sentence)}")])
+    return _ephemeral(escape(sentence), [section(f":x: {escape(sentence)}")])

@@ -27,6 +27,7 @@ from handlers.middleware.authorize import ANY, OPEN, Routes
 from handlers.middleware.call import Call
 from handlers.middleware.early_ack import Listeners
 from handlers.middleware.payloads import first_word
+from handlers.ui.formatting import escape
 
 log = logging.getLogger("commops.handlers.campaign")
 
@@ -56,7 +57,8 @@ async def _lookup(call: Call, found: Awaitable[Campaign], verb: str) -> Campaign
 
 
 def usage_text(problem: str | None) -> str:
-    return f":warning: {problem}\n\n{USAGE}" if problem else USAGE
+    """The usage (its ``<campaign>`` placeholders shown as written), after what was wrong with the command."""
+    return f":warning: {escape(problem)}\n\n{escape(USAGE)}" if problem else escape(USAGE)
 
 
 class CampaignListeners:
@@ -137,7 +139,7 @@ class CampaignListeners:
         campaigns, campaign_id = found
 
         async def notify(text: str) -> None:
-            await call.respond(response_type="ephemeral", replace_original=False, text=text)
+            await call.tell(text)
 
         outcome = await campaigns.toggle(campaign_id, op, call.actor, notify=notify, attempt_id=call.attempt_id)
         await call.reply(ui.toggle_reply(outcome))

@@ -11,7 +11,7 @@ import json
 from bot.audit.log import AuditEntry, AuditOutcome
 from bot.services import Services
 from handlers.middleware.call import Call
-from handlers.ui.formatting import Block, context, escape, section, slack_date
+from handlers.ui.formatting import Block, channel_link, code, context, escape, mention, section, slack_date
 
 DEFAULT_ROWS = 10
 MAX_ROWS = 50
@@ -27,7 +27,7 @@ _ICONS = {
 async def run(call: Call, services: Services) -> None:
     words = call.args.split()
     if len(words) > 1 or (words and not words[0].isdecimal()):
-        await call.ack(text=f":warning: `{escape(call.args[:40])}` is not a number of rows.\n{USAGE}")
+        await call.ack(text=f":warning: {code(call.args[:40])} is not a number of rows.\n{escape(USAGE)}")
         return
     rows = min(max(int(words[0]) if words else DEFAULT_ROWS, 1), MAX_ROWS)
     await call.ack()
@@ -37,8 +37,7 @@ async def run(call: Call, services: Services) -> None:
     if everyone:
         await services.audit.record("audit.read", AuditOutcome.OK, actor, arguments={"rows": rows},
                                     attempt_id=call.attempt_id)
-    await call.respond(response_type="ephemeral", replace_original=False,
-                          text=f"Audit log: {len(entries)} entries", blocks=audit_blocks(entries, everyone, rows))
+    await call.tell(f"Audit log: {len(entries)} entries", audit_blocks(entries, everyone, rows))
 
 
 def audit_blocks(entries: list[AuditEntry], everyone: bool, rows: int) -> list[Block]:
@@ -64,21 +63,20 @@ def audit_blocks(entries: list[AuditEntry], everyone: bool, rows: int) -> list[B
 def entry_line(entry: AuditEntry, *, show_user: bool) -> str:
     parts = [_ICONS.get(entry.outcome, ":grey_question:"), slack_date(entry.at, "{date_short} {time}")]
     if show_user:
-        parts.append(f"<@{entry.user_id}>")
-    parts.append(f"`{entry.action}` {entry.outcome.replace('_', ' ')}")
+        parts.append(mention(entry.user_id))
+    parts.append(f"{code(entry.action)} {escape(entry.outcome.replace('_', ' '))}")
     if entry.error_code:
-        parts.append(f"(`{escape(entry.error_code)}`)")
+        parts.append(f"({code(entry.error_code)})")
     details: list[str] = []
     if entry.communication_id:
-        resent = f" → `{entry.resent_id}`" if entry.resent_id and entry.outcome == "ok" else ""
-        details.append(f"message `{entry.communication_id}`{resent}")
+        resent = f" → {code(entry.resent_id)}" if entry.resent_id and entry.outcome == "ok" else ""
+        details.append(f"message {code(entry.communication_id)}{resent}")
     if entry.campaign_id:
-        details.append(f"campaign `{escape(entry.campaign_id)}`")
+        details.append(f"campaign {code(entry.campaign_id)}")
     if not details and entry.arguments:
-        shown = json.dumps(entry.arguments, ensure_ascii=False).replace("`", "'")
-        details.append(f"`{escape(_clip(shown))}`")
+        details.append(code(_clip(json.dumps(entry.arguments, ensure_ascii=False))))
     if entry.channel_id:
-        details.append(f"in <#{entry.channel_id}>")
+        details.append(f"in {channel_link(entry.channel_id)}")
     return " ".join(parts) + (" · " + " · ".join(details) if details else "")
 
 

@@ -23,6 +23,7 @@ from handlers.middleware.authorize import ANY, HELP_WORDS, OPEN, Routes, merge_r
 from handlers.middleware.call import Call
 from handlers.middleware.early_ack import Listeners
 from handlers.middleware.payloads import first_word
+from handlers.ui.formatting import code, escape
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,9 @@ ROUTES = merge_routes([
 
 
 def usage(unknown: str | None = None) -> str:
-    lines = [f"• {sub.usage}" for sub in SUBCOMMANDS.values()]
+    lines = [f"• {escape(sub.usage)}" for sub in SUBCOMMANDS.values()]
     lines.append("• `/comm help`: this text")
-    intro = f":warning: `{unknown}` is not a /comm sub-command.\n" if unknown else ""
+    intro = f":warning: {code(unknown)} is not a /comm sub-command.\n" if unknown else ""
     return intro + "*Usage:*\n" + "\n".join(lines)
 
 

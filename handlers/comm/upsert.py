@@ -63,6 +63,7 @@ from handlers.comm.upsert_blocks import (
 from handlers.middleware.authorize import Routes
 from handlers.middleware.call import Call
 from handlers.middleware.early_ack import Listeners
+from handlers.ui.formatting import escape
 
 log = logging.getLogger("commops.handlers.comm_upsert")
 
@@ -101,7 +102,7 @@ async def run(call: Call, services: Services) -> None:
             problems.append(f"After the two ids, give at most a type ({', '.join(COMMUNICATION_TYPES)}); write the "
                             "other fields as key=value.")
         if problems:
-            await call.ack(text=":warning: " + " ".join(problems) + f"\n{USAGE}")
+            await call.ack(text=":warning: " + escape(" ".join(problems)) + f"\n{escape(USAGE)}")
             return
         assert group_id is not None and target_id is not None
         ids = group_id, target_id
@@ -245,14 +246,20 @@ async def _one_line(call: Call, services: Services) -> None:
         await call.ack(text=text_errors(invalid, USAGE))
         await service.record_invalid(actor, {"text": call.args}, invalid, attempt_id)
         return
-    await call.ack(text=f"Saving the {upsert.items[0].communication_type} communication of target "
+    await call.ack(text=f"Saving the {escape(upsert.items[0].communication_type)} communication of target "
                            f"{upsert.target_id} in group {upsert.group_id}…")
     outcome = await service.upsert(upsert, actor, attempt_id=attempt_id)
     if outcome.error is not None:
-        await call.respond(response_type="ephemeral", replace_original=False,
-                           text=f":x: {failure_text(outcome.error)}")
+        await call.tell(f":x: {failure_text(outcome.error)}")
         return
-    await _confirm(call.client, actor, outcome, await service.channels())
+    channels = await service.channels()
+    try:
+        await _confirm(call.client, actor, outcome, channels)
+    except SlackApiError as error:  # saved all the same: the person must hear it, with the result
+        log.warning("could not post the upsert confirmation: %s", error.response.get("error"))
+        await call.tell(f":white_check_mark: Saved, but the confirmation could not be posted in the channel, so "
+                        f"only you see it here. {confirmation_text(outcome)}",
+                        confirmation_blocks(outcome, actor.user_id, channels))
 
 
 async def _confirm(client: AsyncWebClient, actor: Actor, outcome: UpsertOutcome,

@@ -35,7 +35,7 @@ from bot.target_comms.service import (
 )
 from bot.vendors.capillary.loyalty import COMMUNICATION_TYPES, Person, TargetCommunication
 from bot.vendors.errors import VendorError
-from handlers.ui.formatting import Block, context, escape, mrkdwn, section, slack_date
+from handlers.ui.formatting import Block, channel_link, code, context, escape, fit, mention, mrkdwn, section, slack_date
 
 CALLBACK = "comm.upsert"
 TITLE = "Target communication"
@@ -177,7 +177,7 @@ def status_text(draft: Draft, existing: Sequence[TargetCommunication], channels:
     channel_id = channel_id_of(draft.channel, channels)
     if channel_id is None:
         if not of_type:
-            return f"*New:* this target has no {kind} communication yet; saving creates it."
+            return f"*New:* this target has no {escape(kind)} communication yet; saving creates it."
         where = ", ".join(_pair(kind, item.channel_id, channels) + f" (id {item.id})" for item in of_type)
         return f"Choose the channel: this target has {escape(where)}; another channel creates a new one."
     current = next((item for item in of_type if item.channel_id == channel_id), None)
@@ -209,10 +209,10 @@ def kept_text(result: Refill, group: str | None, target: str | None, channels: M
     if offer is not None:
         subject = f", subject “{escape(_clip(offer.subject_template))}”" if offer.subject_template else ""
         text += (f" Today's {escape(_pair(offer.communication_type, offer.channel_id, channels))} (id {offer.id}): "
-                 f"sender `{escape(_clip(offer.sender or '(none)'))}`{subject}, offset {offer.offset_days} days, "
+                 f"sender {code(_clip(offer.sender or '(none)'))}{subject}, offset {offer.offset_days} days, "
                  f"{'active' if offer.active else 'inactive'}, message “{escape(_clip(offer.message_template))}”. "
                  f"To start from those values, close this form and run "
-                 f"`/comm upsert {escape(_text(group))} {escape(_text(target))} {offer.communication_type}`.")
+                 f"{code(f'/comm upsert {_text(group)} {_text(target)} {offer.communication_type}')}.")
     return text
 
 
@@ -221,7 +221,7 @@ def _text(value: str | None) -> str:
 
 
 def _context(text: str, block_id: str) -> Block:
-    return {"type": "context", "block_id": block_id, "elements": [mrkdwn(text[:3000])]}
+    return {"type": "context", "block_id": block_id, "elements": [mrkdwn(fit(text, 3000))]}
 
 
 def form_view(meta: FormMeta, draft: Draft, channels: Mapping[int, str], *,
@@ -248,7 +248,7 @@ def form_view(meta: FormMeta, draft: Draft, channels: Mapping[int, str], *,
             line += " The type and channel you submit decide which one is updated (or created, if it is new)."
         blocks.append(_context(escape(line), "existing"))
     type_options = [_option(kind, kind) for kind in COMMUNICATION_TYPES]
-    channel_options = [_option(f"{name} ({key})", str(key)) for key, name in sorted(channels.items())]
+    channel_options = [_option(escape(f"{name} ({key})"), str(key)) for key, name in sorted(channels.items())]
     blocks += [
         _text_input("group", "Target group id", draft.group, action_id=action["group"], max_length=19,
                     placeholder="e.g. 2750"),
@@ -276,8 +276,8 @@ def form_view(meta: FormMeta, draft: Draft, channels: Mapping[int, str], *,
 
 
 def saving_view(meta: FormMeta, request: UpsertRequest, channels: Mapping[int, str]) -> Block:
-    what = ", ".join(f"{item.communication_type} · {channel_label(item.channel_id, channels)}"
-                     for item in request.items)
+    what = escape(", ".join(f"{item.communication_type} · {channel_label(item.channel_id, channels)}"
+                            for item in request.items))
     text = (f":hourglass_flowing_sand: Saving {what} for target {request.target_id} in group {request.group_id} "
             "in Capillary…")
     return _modal(meta, [section(text, block_id="saving")], close="Close")
@@ -290,7 +290,7 @@ def done_view(meta: FormMeta, outcome: UpsertOutcome, channels: Mapping[int, str
     elif posted_to.startswith("D"):
         where = "The confirmation is in your direct messages with commops."
     else:
-        where = f"The confirmation is in <#{posted_to}>."
+        where = f"The confirmation is in {channel_link(posted_to)}."
     blocks = [section("\n".join(lines), block_id="done"), context(where)]
     blocks += [context(f":warning: Capillary warns: {escape(text)}") for text in outcome.warnings[:5]]
     return _modal(meta, blocks, close="Done")
@@ -341,8 +341,9 @@ def shown_values(view: Mapping[str, Any], action: Mapping[str, Any] | None = Non
 
 
 def text_errors(invalid: Invalid, usage: str) -> str:
+    """What is wrong with a one-line upsert, field by field, then ``usage`` (plain text, placeholders and all)."""
     lines = [f"• *{escape(name)}*: {escape(text)}" for name, text in invalid.errors.items()]
-    return ":warning: Nothing was saved:\n" + "\n".join(lines) + f"\n\n{usage}"
+    return ":warning: Nothing was saved:\n" + "\n".join(lines) + f"\n\n{escape(usage)}"
 
 
 # --- the confirmation -------------------------------------------------------------------------------------------
@@ -355,7 +356,7 @@ def _who(person: Person | None) -> str:
 def _headline(saved: Saved, channels: Mapping[int, str]) -> str:
     item = saved.communication
     verb = "created" if saved.created else "updated"
-    return (f":white_check_mark: {item.communication_type} · {channel_label(item.channel_id, channels)} "
+    return (f":white_check_mark: {escape(_pair(item.communication_type, item.channel_id, channels))} "
             f"communication {item.id} {verb} for target {item.target_id} in group {item.target_group_id}")
 
 
@@ -391,7 +392,7 @@ def _fields(item: TargetCommunication, channels: Mapping[int, str]) -> Block:
 
 
 def confirmation_blocks(outcome: UpsertOutcome, actor_id: str, channels: Mapping[int, str]) -> list[Block]:
-    blocks: list[Block] = [context(f"*/comm upsert* by <@{actor_id}>")]
+    blocks: list[Block] = [context(f"*/comm upsert* by {mention(actor_id)}")]
     for saved in outcome.saved[:10]:  # 4 blocks each: well inside Slack's 50
         item = saved.communication
         blocks.append(section(f"{_headline(saved, channels)}\n{_attribution(saved)}"))
@@ -406,6 +407,6 @@ def confirmation_blocks(outcome: UpsertOutcome, actor_id: str, channels: Mapping
 
 def confirmation_text(outcome: UpsertOutcome) -> str:
     """Plain text for notifications and old clients."""
-    parts = [f"{saved.communication.communication_type} communication {saved.communication.id} "
+    parts = [f"{escape(saved.communication.communication_type)} communication {saved.communication.id} "
              f"{'created' if saved.created else 'updated'}" for saved in outcome.saved]
     return "Target communications: " + "; ".join(parts)

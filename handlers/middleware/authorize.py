@@ -29,7 +29,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access.policy import CHANGES_DATA, AccessControl, Decision, require_known
 from bot.actor import Actor
-from bot.audit.log import AuditLog, AuditOutcome, new_attempt_id
+from bot.audit.log import AuditLog, new_attempt_id
 from bot.background import BackgroundWork
 from handlers.middleware.edge import admitted
 from handlers.middleware.payloads import (
@@ -160,13 +160,14 @@ def actor_of(payload: SlackPayload, context: AsyncBoltContext, channel_id: str |
 def denial_text(target: Target, decision: Decision | None) -> str:
     """One mrkdwn paragraph: what was refused, that nothing happened, and how to get access."""
     if decision is None:
+        label = _escape(target.label)  # the sender's own words: a sub-command, an action or callback id
         if target.kind == "command" and target.known_command:
-            command = target.label.split()[0]
-            return (f":no_entry: `{target.label}` is not something commops knows, so nothing was done. "
+            command = label.split()[0]
+            return (f":no_entry: `{label}` is not something commops knows, so nothing was done. "
                     f"`{command} help` lists what it can do.")
         if target.kind == "command":
-            return f":no_entry: commops does not handle `{target.label}`, so nothing was done."
-        return (f":no_entry: commops does not know this {target.label.split()[0]} (`{target.label}`), so nothing "
+            return f":no_entry: commops does not handle `{label}`, so nothing was done."
+        return (f":no_entry: commops does not know this {label.split()[0]} (`{label}`), so nothing "
                 "was done. It may come from an older message; run the command again.")
     action = decision.action
     if decision.reason == "wrong_channel":
@@ -180,6 +181,11 @@ def denial_text(target: Target, decision: Decision | None) -> str:
                 f"`{action}` that includes you.")
     return (f":no_entry: You are not allowed to run `{action}`, so nothing was done. To get access, ask an admin "
             f"to add you (or a user group you are in) to a grant for `{action}` in the access policy.")
+
+
+def _escape(text: str) -> str:
+    """As handlers.ui.formatting.escape (the middleware does not import handlers.ui: sibling layers)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _plain(text: str) -> str:
@@ -280,8 +286,8 @@ async def _follow_up(audit: AuditLog, client: AsyncWebClient, context: AsyncBolt
                      target: Target, decision: Decision | None, actor: Actor, text: str) -> None:
     """After the ack: audit the denial first (so it is on record before the user hears of it), then tell a
     user who clicked a button, whose request's ack cannot carry a message."""
-    await audit.record(
-        decision.action if decision else "unknown", AuditOutcome.DENIED, actor, arguments=target.arguments,
+    await audit.record_denial(
+        decision.action if decision else "unknown", actor, arguments=target.arguments,
         error_code=decision.reason if decision else "unknown_request",
         error=decision.detail if decision else f"no route for {target.label}", attempt_id=new_attempt_id(),
     )

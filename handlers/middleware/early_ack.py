@@ -24,7 +24,10 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.kwargs_injection.async_args import AsyncArgs
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.actor import Actor
 from bot.background import BackgroundWork
+from handlers.middleware.authorize import ACTOR_KEY, ATTEMPT_KEY
+from handlers.middleware.call import Call
 
 log = logging.getLogger("commops.early_ack")
 
@@ -102,14 +105,16 @@ async def _run(listener: Listener, kwargs: dict[str, Any], signal: _SignallingAc
 
 
 async def _tell_late_failure(args: AsyncArgs) -> None:
-    """Through the response URL when there is one; a modal (which has none) is replaced by the notice, so it
-    is not left saying "Saving…" forever."""
+    """A submitted form (answered with a "Saving…" view) is replaced by the notice, so it is not left saying
+    "Saving…" forever; anything else is told through the one reply path (response URL, post, DM)."""
     body = args.body or {}
-    if body.get("response_url") and args.respond is not None:
-        await args.respond(response_type="ephemeral", replace_original=False, text=LATE_FAILURE)
-        return
     view = body.get("view") or {}
-    if view.get("id"):
+    actor = args.context.get(ACTOR_KEY)
+    if body.get("type") != "view_submission" and isinstance(actor, Actor):
+        respond = args.respond if body.get("response_url") else None
+        await Call(actor, str(args.context.get(ATTEMPT_KEY) or ""), args.ack, respond, args.client).tell(LATE_FAILURE)
+        return
+    if isinstance(view, dict) and view.get("id"):
         await args.client.views_update(view_id=view["id"], view={
             "type": "modal", "title": {"type": "plain_text", "text": "commops"},
             "close": {"type": "plain_text", "text": "Close"},

@@ -26,7 +26,6 @@ MAX_FORM_FIELDS = 100
 # Slack's ids (users, channels, teams, apps, views…) are upper-case letters and digits.
 Id = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{1,40}$")]
 Name = Annotated[str, StringConstraints(max_length=255)]  # action_id, block_id, callback_id: Slack's limit
-Value = Annotated[str, StringConstraints(max_length=2000)]  # a button's or an option's value: Slack's limit
 Metadata = Annotated[str, StringConstraints(max_length=3000)]  # a view's private_metadata: Slack's limit
 Text = Annotated[str, StringConstraints(max_length=40_000)]  # no message Slack sends is longer
 Url = Annotated[str, StringConstraints(max_length=2048)]
@@ -81,7 +80,7 @@ class Authorization(_Model):
 
 
 class Option(_Model):
-    value: Value
+    value: str
     text: Json | None = None
 
 
@@ -107,7 +106,7 @@ class _Selection(_Model):
 class Action(_Selection):
     action_id: Name
     block_id: Name | None = None
-    value: Value | None = None
+    value: str | None = None  # what it means is the listener's to judge, and to tell the person who clicked
     action_ts: Name | None = None
     text: Json | None = None
     url: Url | None = None

@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.resend.service import ResendOutcome, ResendStatus, anyway_value
-from handlers.ui.formatting import Block, button, confirm_dialog, context, escape, section, slack_date
+from handlers.ui.formatting import (
+    Block,
+    button,
+    code,
+    confirm_dialog,
+    context,
+    escape,
+    grouped_sections,
+    mention,
+    section,
+    slack_date,
+)
 
 RESEND_ANYWAY = "resend.anyway"
 MAX_BLOCKS = 50
@@ -13,19 +24,19 @@ _MAX_BUTTONS = MAX_BLOCKS - 4  # room for the header, a grouped section and one 
 
 
 def outcome_line(item: ResendOutcome) -> str:
-    mid = f"`{item.message_id}`"
+    mid = code(item.message_id)
     if item.outcome is ResendStatus.RESENT and item.result is not None:
-        line = (f":white_check_mark: {mid} resent as `{item.result.resent_message_id}` "
-                f"(org {item.result.org_id}, undelivered id `{item.result.undelivered_message_id}`)")
+        line = (f":white_check_mark: {mid} resent as {code(item.result.resent_message_id)} "
+                f"(org {escape(item.result.org_id)}, undelivered id {code(item.result.undelivered_message_id)})")
         for warning in item.result.warnings:
             line += f"\n      :warning: Capillary warns: {escape(warning)}"
         return line
     if item.outcome is ResendStatus.DUPLICATE and item.prior is not None:
         prior = item.prior
-        who = f"<@{prior.user_id}>"
+        who = mention(prior.user_id)
         when = slack_date(prior.at)
         if prior.state == "resent":
-            what = f"was resent by {who} {when} as `{prior.resent_id}`"
+            what = f"was resent by {who} {when} as {code(prior.resent_id)}"
         elif prior.state == "pending":
             what = f"is being resent by {who} right now (started {when})"
         else:
@@ -77,23 +88,9 @@ def item_block(item: ResendOutcome) -> Block:
     return section(outcome_line(item), block_id=f"resend:{item.message_id}", accessory=accessory)
 
 
-def grouped_sections(lines: list[str], prefix: str) -> list[Block]:
-    """Pack lines into as few sections as Slack's 3,000-character limit allows."""
-    blocks: list[Block] = []
-    current: list[str] = []
-    for line in lines:
-        if current and len("\n".join([*current, line])) > 2900:
-            blocks.append(section("\n".join(current), block_id=f"{prefix}:{len(blocks)}"))
-            current = []
-        current.append(line)
-    if current:
-        blocks.append(section("\n".join(current), block_id=f"{prefix}:{len(blocks)}"))
-    return blocks
-
-
 def header(actor_id: str, at: datetime, count: int) -> Block:
     noun = "message" if count == 1 else "messages"
-    return context(f"*Resend* of {count} {noun} requested by <@{actor_id}> {slack_date(at)}")
+    return context(f"*Resend* of {count} {noun} requested by {mention(actor_id)} {slack_date(at)}")
 
 
 def result_blocks(outcomes: list[ResendOutcome], actor_id: str, at: datetime) -> list[Block]:
@@ -120,7 +117,7 @@ def after_anyway(blocks: list[Block], block_id: str, outcomes: list[ResendOutcom
                  at: datetime) -> list[Block]:
     """The original message with the clicked row replaced by what the click did."""
     lines = [outcome_line(item) for item in outcomes]
-    note = f"_resend anyway by <@{actor_id}> {slack_date(at)}_"
+    note = f"_resend anyway by {mention(actor_id)} {slack_date(at)}_"
     replacement = [section("\n".join(lines) + "\n" + note, block_id=f"{block_id}:done")]
     if len(outcomes) == 1 and _needs_decision(outcomes[0]):
         replacement = [section(outcome_line(outcomes[0]) + "\n" + note, block_id=block_id,

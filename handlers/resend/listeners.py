@@ -6,7 +6,6 @@ import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncRespond
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.actor import Actor
@@ -15,8 +14,10 @@ from bot.errors import UsageError
 from bot.resend.service import USAGE, parse_anyway_value, parse_message_ids
 from bot.services import Services
 from handlers.middleware.authorize import ANY, Routes
+from handlers.middleware.call import Call
 from handlers.middleware.early_ack import Listeners
 from handlers.resend.blocks import RESEND_ANYWAY, after_anyway, result_blocks, summary_text
+from handlers.ui.formatting import escape
 
 log = logging.getLogger("commops.handlers.resend")
 
@@ -33,34 +34,28 @@ def register(app: Listeners, services: Services) -> None:
                              attempt_id: str, client: AsyncWebClient) -> None:
         text = (command.get("text") or "").strip()
         if text.lower() in ("", "help", "-h", "--help", "?"):
-            await ack(text=USAGE if text else f"{UsageError('Give at least one message id.')}\n\n{USAGE}")
+            await ack(text=escape(USAGE if text else f"{UsageError('Give at least one message id.')}\n\n{USAGE}"))
             return
         try:
             ids = parse_message_ids(text)
         except UsageError as error:
-            await ack(text=f":warning: {error}\n\n{USAGE}")
+            await ack(text=f":warning: {escape(error)}\n\n{escape(USAGE)}")
             await services.audit.record("resend", AuditOutcome.INVALID, actor, arguments={"text": text},
                                         error=str(error), attempt_id=attempt_id)
             return
         noun = f"message {ids[0]}" if len(ids) == 1 else f"{len(ids)} messages"
         await ack(text=f"Resending {noun}…")
+        call = Call(actor, attempt_id, ack, respond, client)
         started = services.clock()
         try:
             outcomes = await services.resend.resend_many(ids, actor, attempt_id=attempt_id)
         except Exception:
             log.exception("resend of %s failed unexpectedly", ids)
-            await respond(response_type="ephemeral", text=FAILED_REPLY)
+            await call.tell(FAILED_REPLY)
             return
         text, blocks = summary_text(outcomes), result_blocks(outcomes, actor.user_id, started)
-        answer = await respond(response_type="in_channel", text=text, blocks=blocks)
-        if answer.status_code != 200:
-            # The response URL refused it (expired, used up, or Slack hiccuped): the result must still arrive.
-            log.warning("response_url refused the /resend result (HTTP %s); posting it instead", answer.status_code)
-            try:
-                await client.chat_postMessage(channel=actor.channel_id or actor.user_id, text=text, blocks=blocks)
-            except SlackApiError as error:
-                log.error("could not deliver the /resend result of %s to %s: %s", ids, actor.user_id,
-                          error.response.get("error"))
+        # The response URL may refuse it (expired, used up, Slack hiccuped): the reply path then posts it.
+        await call.reply({"response_type": "in_channel", "text": text, "blocks": blocks})
 
     @app.action(RESEND_ANYWAY)
     async def resend_anyway(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,

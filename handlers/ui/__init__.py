@@ -1,0 +1,1 @@
+"""Block Kit pieces several command families share."""

@@ -32,3 +32,12 @@ def test_a_bad_policy_stops_the_start_with_one_line(bad_policy: Path, command: l
     assert result.exit_code == 2
     assert result.output == (f"commops: ACCESS_POLICY {bad_policy}: grant 1, field users: 'alice' is not a Slack "
                              "user id (U… or W…, e.g. U012ABCDEF)\n")
+
+
+def test_a_policy_others_could_change_stops_the_start_with_one_line(bad_policy: Path) -> None:
+    bad_policy.write_text('[[grant]]\nactions = ["resend"]\nusers = ["U012ABCDEF"]\n')
+    bad_policy.chmod(0o666)
+    result = CliRunner().invoke(main, ["run", "--mode", "http", "--port", "1"], input="")
+    assert result.exit_code == 2
+    assert result.output == (f"commops: ACCESS_POLICY {bad_policy}: writable by group or others (mode 666), so "
+                             f"anyone could grant themselves anything; run chmod go-w {bad_policy}\n")

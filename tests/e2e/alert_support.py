@@ -13,7 +13,8 @@ from bot.alerts.job import AlertJob, build_alert_job
 from bot.devtools.sandbox import DEMO, SEED
 from bot.vendors.capillary import CapillaryClient
 from bot.vendors.capillary.auth import BasicAuth
-from handlers.alerts.blocks import DIGEST, RESEND, RESEND_ALL
+from handlers.alerts.blocks import RESEND, RESEND_ALL
+from handlers.alerts.poster import SlackDigestPoster
 from tests.e2e.conftest import BOT_TOKEN, Bot
 
 ALERTS = "C0ALERTS1"
@@ -39,7 +40,7 @@ def alert_job(bot: Bot, tmp_path: Path, *, clock: Callable[[], datetime] | None 
                                                         "alert_watchlist": write_watchlist(tmp_path, extra)})
     slack = AsyncWebClient(token=BOT_TOKEN, base_url=bot.slack.api_url)
     job = build_alert_job(settings, capillary=capillary or bot.services.capillary, store=bot.services.store,
-                          slack=slack, render=DIGEST, clock=clock or fixed_clock(bot), post_interval=0, **kwargs)
+                          poster=SlackDigestPoster(slack), clock=clock or fixed_clock(bot), post_interval=0, **kwargs)
     assert job is not None
     return job
 

@@ -15,7 +15,7 @@ from bot.alerts.job import AlertJob, AlertScheduler, CycleReport, build_alert_jo
 from bot.devtools.sandbox import SEED
 from bot.devtools.sandbox.messages import SYNTHETIC_BASE_ID
 from bot.services import build_services
-from handlers.alerts.blocks import DIGEST
+from handlers.alerts.poster import SlackDigestPoster
 from tests.e2e.alert_support import (
     ALERTS,
     MISSING,
@@ -89,7 +89,7 @@ async def test_a_slack_failure_while_posting_is_alerted_on_the_next_run(bot: Bot
     job = alert_job(bot, tmp_path)
     bot.slack.fail_next("chat.postMessage", "internal_error", status=500)
     report = await job.run_once()
-    assert report.error is not None and report.posted == 0 and digests(bot) == []
+    assert report.error == "Slack answered internal_error" and report.posted == 0 and digests(bot) == []
     report = await job.run_once()
     assert report.error is None and report.new == 0
     assert set(item_ids(digests(bot)[0])) == EXPECTED
@@ -163,6 +163,18 @@ async def test_resend_all_resends_each_once_and_updates_the_digest(bot: Bot, tmp
     assert len(await bot.vendor_calls("/v2/communications/resend")) == len(EXPECTED)
 
 
+async def test_resend_all_redraws_the_thread_reply_too(bot: Bot, tmp_path: Path) -> None:
+    extra = tuple(f"mobile:9199{n:08d}" for n in range(100, 200, 5))  # 20 more: the rest go into a thread reply
+    await alert_job(bot, tmp_path, extra=extra).run_once()
+    [digest] = digests(bot)
+    [reply] = replies(bot, digest)
+    await bot.click(digest, action_id=RESEND_ALL, channel=ALERTS)
+    await bot.slack.wait_for("chat.update", lambda call: call.args.get("ts") == reply["ts"], timeout=15)
+    redrawn = bot.slack.message(ALERTS, reply["ts"])
+    assert redrawn is not None and redrawn.get("thread_ts") == digest["ts"]
+    assert shown(redrawn).count("resent by <@U0ALICE01>") == len(EXPECTED)  # all but the 20 the digest shows
+
+
 async def test_a_429_storm_slows_the_job_without_losing_work(bot: Bot, tmp_path: Path) -> None:
     client = fast_client(bot, max_attempts=3)
     try:
@@ -179,12 +191,9 @@ async def test_a_429_storm_slows_the_job_without_losing_work(bot: Bot, tmp_path:
 
 
 async def test_alerts_are_off_without_a_channel(bot: Bot, tmp_path: Path) -> None:
-    from bot.alerts.job import build_alert_job
-    from handlers.alerts.blocks import DIGEST
-
     assert bot.services.settings.alert_channel is None
     assert build_alert_job(bot.services.settings, capillary=bot.services.capillary, store=bot.services.store,
-                           slack=AsyncWebClient(), render=DIGEST) is None
+                           poster=SlackDigestPoster(AsyncWebClient())) is None
 
 
 @asynccontextmanager
@@ -195,7 +204,7 @@ async def replica(bot: Bot, tmp_path: Path) -> AsyncIterator[AlertJob]:
         settings = services.settings.model_copy(update={"alert_channel": ALERTS,
                                                         "alert_watchlist": write_watchlist(tmp_path)})
         job = build_alert_job(settings, capillary=services.capillary, store=services.store,
-                              slack=AsyncWebClient(token=BOT_TOKEN, base_url=bot.slack.api_url), render=DIGEST,
+                              poster=SlackDigestPoster(AsyncWebClient(token=BOT_TOKEN, base_url=bot.slack.api_url)),
                               clock=fixed_clock(bot), post_interval=0)
         assert job is not None
         yield job

@@ -148,7 +148,7 @@ async def test_a_change_between_save_and_read_back_is_reported(cbot: Bot) -> Non
 async def test_a_manual_campaign_is_explained_and_a_send_can_be_stopped(cbot: Bot) -> None:
     teaser = IDS["Black Friday Teaser"]
     text = shown(await ask(cbot, "pause black friday"))
-    assert "is a manual campaign" in text and "/campaign stop <campaign> <sendId>" in text
+    assert "is a manual campaign" in text and "/campaign stop &lt;campaign&gt; &lt;sendId&gt;" in text
     assert buttons(last_ephemeral(cbot)) == []
 
     send_id = "5b1e2c3d-4f5a-4b6c-8d7e-9f0a1b2c3d4e"

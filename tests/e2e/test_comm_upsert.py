@@ -190,7 +190,7 @@ async def test_the_one_line_form_names_each_bad_field(bot: Bot) -> None:
 async def test_help_and_unknown_sub_commands_list_upsert(bot: Bot) -> None:
     for text in ("help", "frobnicate"):
         response = await bot.command("/comm", text)
-        assert "/comm upsert [<groupId> <targetId> [<type>]]" in response.text
+        assert "/comm upsert [&lt;groupId&gt; &lt;targetId&gt; [&lt;type&gt;]]" in response.text
 
 
 def test_the_shell_fills_and_submits_the_form_and_takes_the_one_line_form(tmp_path: Path) -> None:
@@ -384,3 +384,15 @@ async def test_a_change_that_lost_the_race_to_an_earlier_refill_still_lands(bot:
     assert values(after)["channel"] == "1"  # what the person saw when they chose CHANGE: SMS
     # New ids against the first refill's, so Slack shows these values rather than keeping the first refill's.
     assert all(action_ids(after)[name] != action_ids(first)[name] for name in ("channel", "sender", "message"))
+
+
+async def test_a_one_line_upsert_whose_confirmation_slack_refuses_still_reaches_the_person(bot: Bot) -> None:
+    bot.slack.fail_next("chat.postMessage", "internal_error", status=500, times=5)
+    response = await bot.command("/comm", 'upsert 2163 2318 type=START channel=email sender="ops@example.com" '
+                                          'offset=3 active=no subject="Two visits" message="Come back, twice!"')
+    assert "Saving the START communication" in response.text
+    told = await bot.reply()
+    assert told.args["response_type"] == "ephemeral"
+    assert "Saved, but the confirmation could not be posted" in text_of(told.args)
+    assert "communication 17 created" in text_of(told.args)
+    assert len(await bot.vendor_calls("/v3/targetGroups/2163/targets/2318/communications/upsert")) == 1

@@ -47,7 +47,7 @@ async def test_bad_input_gets_usage_and_no_api_call(bot: Bot) -> None:
 
 async def test_help_is_usage(bot: Bot) -> None:
     response = await bot.command("/resend", "help")
-    assert response.text.startswith("*Usage:* `/resend <messageId>")
+    assert response.text.startswith("*Usage:* `/resend &lt;messageId&gt; [&lt;messageId&gt; …]`")
 
 
 async def test_forged_and_stale_requests_are_refused_without_any_call(bot: Bot) -> None:
@@ -127,3 +127,14 @@ async def test_a_refused_response_url_does_not_lose_the_result(bot: Bot) -> None
     await bot.command("/resend", str(SEED))
     posted = await bot.slack.wait_for("chat.postMessage")
     assert posted.args["channel"] == "C0OPS0001" and str(SEED_RESENT) in text_of(posted.args)
+
+
+async def test_when_neither_the_response_url_nor_the_channel_takes_the_result_it_comes_by_dm(bot: Bot) -> None:
+    bot.slack.fail_next("response_url", "expired_url", status=404)
+    bot.slack.fail_next("chat.postMessage", "not_in_channel")
+    bot.slack.fail_next("chat.postEphemeral", "channel_not_found")
+    await bot.command("/resend", str(SEED))
+    await bot.settle()
+    delivered = bot.slack.calls("chat.postMessage")
+    assert [call.args["channel"] for call in delivered] == [ALICE[0]]
+    assert str(SEED_RESENT) in text_of(delivered[0].args)

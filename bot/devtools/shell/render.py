@@ -127,5 +127,5 @@ def describe_input(element: Block) -> str:
         return str(element["initial_value"])
     option = element.get("initial_option")
     if option:
-        return _text_of(option.get("text"))
+        return plain(_text_of(option.get("text")))
     return "(empty)"

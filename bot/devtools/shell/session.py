@@ -217,7 +217,7 @@ def _sandbox_settings(settings: Settings, url: str) -> Settings:
 
 async def run_shell(settings: Settings, known_secrets: list[str], *, stdin: IO[str] | None = None,
                     stdout: IO[str] | None = None) -> None:
-    from bot.app import build_app, close_app, dispatch
+    from bot.app import build_app, close_app, dispatch, start_alerts
     from bot.devtools.sandbox import build_sandbox_app
     from bot.services import build_services
 
@@ -251,8 +251,6 @@ async def run_shell(settings: Settings, known_secrets: list[str], *, stdin: IO[s
         user_name = _local_user()
         channels = [SHELL_CHANNEL] + ([settings.alert_channel] if settings.alert_channel else [])
         shell = Shell(emulator, send, term, user_name, channels, services.background)
-        from bot.alerts.cli import start_alerts
-
         # Digests are drawn the moment they are posted, not only after the next command. Against real vendors the
         # alerts stay with the running bot: the shell would otherwise mark them posted to this emulator.
         if sandboxed or settings.alert_channel is None:

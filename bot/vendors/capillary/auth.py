@@ -1,6 +1,7 @@
 """Capillary authentication: Basic (md5 of the password, as the API wants) or OAuth tokens.
 
-Secrets stay inside these objects: they are never logged, put in an exception, or repr'd.
+Secrets stay inside these objects: they are never logged, put in an exception, or repr'd. ``secrets()`` hands
+them to the client only so that they can be redacted from what Capillary's answers repeat.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ class Auth(Protocol):
         """Who the bot acts as, for messages (never a secret)."""
         ...
 
+    def secrets(self) -> tuple[str, ...]:
+        """Every credential these headers carry or derive from, to redact from vendor texts."""
+        ...
+
 
 class BasicAuth:
     def __init__(self, username: str, password: SecretStr) -> None:
@@ -36,6 +41,7 @@ class BasicAuth:
         token = base64.b64encode(f"{username}:{digest}".encode()).decode("ascii")
         self._header = {"Authorization": f"Basic {token}"}
         self._username = username
+        self._secrets = (password.get_secret_value(), digest, token)
 
     async def headers(self) -> dict[str, str]:
         return dict(self._header)
@@ -46,6 +52,9 @@ class BasicAuth:
     @property
     def principal(self) -> str:
         return f"till {self._username}"
+
+    def secrets(self) -> tuple[str, ...]:
+        return self._secrets
 
     def __repr__(self) -> str:
         return f"BasicAuth(username={self._username!r})"
@@ -81,6 +90,9 @@ class OAuthTokens:
     @property
     def principal(self) -> str:
         return "the OAuth client"
+
+    def secrets(self) -> tuple[str, ...]:
+        return (self._token,) if self._token else ()
 
     def __repr__(self) -> str:
         return "OAuthTokens()"

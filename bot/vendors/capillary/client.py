@@ -81,6 +81,7 @@ class CapillaryClient:
                 raise ValueError("CapillaryClient needs Basic auth or an OAuth key and secret")
             auth = OAuthTokens(self._oauth_fetcher(oauth_key, oauth_secret))
         self._auth = auth
+        self._oauth_pair = tuple(value for value in (oauth_key, oauth_secret) if value)
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> CapillaryClient:
@@ -233,19 +234,24 @@ class CapillaryClient:
         error: VendorError | None = None
         if found is not None:
             error = errors.code_error(found[0], found[1], status=status, request_id=request_id, resource=resource,
-                                      maybe_applied=not idempotent)
+                                      maybe_applied=not idempotent, secrets=self._secrets())
         elif status >= 400 or status in (errors.SEARCH_BUSY, errors.CONCURRENT_ACTION):
             message = body.get("message") if isinstance(body, dict) else None
             error = errors.status_error(status, message, request_id=request_id, resource=resource,
-                                        maybe_applied=not idempotent)
+                                        maybe_applied=not idempotent, secrets=self._secrets())
         if error is not None:
             if isinstance(error, RateLimited | Unavailable):
                 retry_after = retrying.retry_after(response)
                 error.retry_after = retry_after
                 self.limiter.back_off(retry_after if retry_after is not None else 1.0)
             raise error
-        return Reply(body=body, status=status, request_id=request_id, warnings=tuple(errors.warnings_of(body)),
+        return Reply(body=body, status=status, request_id=request_id,
+                     warnings=tuple(errors.warnings_of(body, self._secrets())),
                      changed_data=not idempotent)
+
+    def _secrets(self) -> tuple[str, ...]:
+        """The credentials this client sends, to redact from whatever Capillary's answers repeat."""
+        return (*self._auth.secrets(), *self._oauth_pair)
 
     def _oauth_fetcher(self, key: str, secret: str) -> Any:
         async def fetch() -> tuple[str, float]:

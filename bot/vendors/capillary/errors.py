@@ -1,12 +1,15 @@
 """Turn a Capillary answer into data or a typed error with a sentence a person understands.
 
 Capillary puts errors in the body, sometimes under HTTP 200: an ``errors`` array wins over the status.
+Capillary's own words (error messages, warnings) go into a sentence only through
+:func:`bot.vendors.errors.quoted`, with the credentials the client sent as ``secrets``.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from bot.vendors.errors import (
@@ -19,6 +22,7 @@ from bot.vendors.errors import (
     RateLimited,
     Unavailable,
     VendorError,
+    quoted,
 )
 
 VENDOR = "Capillary"
@@ -66,8 +70,8 @@ def first_error(body: Any) -> tuple[int | None, str] | None:
     return number, str(entry.get("message") or "no message given")
 
 
-def warnings_of(body: Any) -> list[str]:
-    """Vendor warnings as plain sentences; they are shown next to the result, never dropped."""
+def warnings_of(body: Any, secrets: Sequence[str] = ()) -> list[str]:
+    """Vendor warnings as plain sentences, fit to repeat; they are shown next to the result, never dropped."""
     if not isinstance(body, dict):
         return []
     found = body.get("warnings")
@@ -78,9 +82,9 @@ def warnings_of(body: Any) -> list[str]:
         if isinstance(item, dict):
             message = item.get("message") or json.dumps(item, sort_keys=True)
             code = item.get("code")
-            texts.append(f"{message} (code {code})" if code is not None else str(message))
+            texts.append(quoted(f"{message} (code {code})" if code is not None else message, secrets))
         else:
-            texts.append(str(item))
+            texts.append(quoted(item, secrets))
     return texts
 
 
@@ -92,9 +96,12 @@ def code_error(
     request_id: str | None,
     resource: str,
     maybe_applied: bool,
+    secrets: Sequence[str] = (),
 ) -> VendorError:
     """Map a body error code (falling back to the HTTP status) to a typed error. ``maybe_applied``: the call
-    changes data, so a server failure (5xx but 503, and not a "not now" code) may have come after the change."""
+    changes data, so a server failure (5xx but 503, and not a "not now" code) may have come after the change.
+    ``secrets``: the credentials the client sent, redacted from whatever Capillary's message repeats."""
+    message = quoted(message, secrets)
     error = _by_code(code, message, status=status, request_id=request_id, resource=resource,
                      maybe_applied=maybe_applied)
     not_now = code in (AUTHZ_UNAVAILABLE, SEARCH_BUSY, CONCURRENT_ACTION, 429)
@@ -143,11 +150,12 @@ def _by_code(
 
 
 def status_error(
-    status: int, message: str | None, *, request_id: str | None, resource: str, maybe_applied: bool
+    status: int, message: str | None, *, request_id: str | None, resource: str, maybe_applied: bool,
+    secrets: Sequence[str] = (),
 ) -> VendorError:
     """Map a bare HTTP status (no usable body) to a typed error."""
     common: dict[str, Any] = {"vendor": VENDOR, "http_status": status, "request_id": request_id, "code": None}
-    detail = f": {message}" if message else ""
+    detail = f": {quoted(message, secrets)}" if message else ""
     if status in (401, TOKEN_EXPIRED):
         return AuthFailed(_auth_sentence(), **common)
     if status == 403:

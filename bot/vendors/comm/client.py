@@ -50,6 +50,7 @@ class CommClient:
             transport=transport,
             headers={"Accept": "application/json", "User-Agent": "commops", "Authorization": f"Bearer {secret}"},
         )
+        self._secrets = (secret,)  # redacted from whatever Comm's answers repeat
         self.limiter = SlidingWindowLimiter(rate_limit_per_minute)
         self._timeout = timeout
         self.retries = retrying.Retries(max_attempts, backoff_initial, backoff_max)
@@ -149,12 +150,13 @@ class CommClient:
         if status >= 400:
             retry_after = retrying.retry_after(response)
             failure = errors.status_error(status, body, subject=subject, maybe_applied=not idempotent,
-                                          retry_after=retry_after, owned=owned)
+                                          retry_after=retry_after, owned=owned, secrets=self._secrets)
             # Comm said when to come back (or that it is counting): hold every caller, not just this one.
             if retry_after is not None or isinstance(failure, RateLimited):
                 self.limiter.back_off(retry_after if retry_after is not None else 1.0)
             raise failure
-        reported = errors.body_error(body, status=status, subject=subject, maybe_applied=not idempotent)
+        reported = errors.body_error(body, status=status, subject=subject, maybe_applied=not idempotent,
+                                     secrets=self._secrets)
         if reported is not None:
             raise reported
         return body

@@ -12,6 +12,7 @@ import pytest
 from bot.access.policy import (
     ACTIONS,
     CHANGES_DATA,
+    MAX_POLICY_BYTES,
     OPEN_READS,
     AccessControl,
     GroupCache,
@@ -192,6 +193,39 @@ def test_an_unreadable_policy_file_is_named(tmp_path: Path) -> None:
     (tmp_path / "binary.toml").write_bytes(b"\xff\xfe\x00")
     with pytest.raises(PolicyError, match="cannot read the file"):
         load_policy(tmp_path / "binary.toml")
+
+
+def test_a_policy_that_others_could_change_or_that_is_no_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text(f'[[grant]]\nactions = ["resend"]\nusers = ["{ALICE}"]\n')
+    for mode in (0o664, 0o646, 0o666):
+        path.chmod(mode)
+        with pytest.raises(PolicyError, match=rf"writable by group or others \(mode {mode:o}\).*chmod go-w"):
+            load_policy(path)
+    path.chmod(0o644)
+    assert load_policy(path).grants
+    fifo = tmp_path / "fifo.toml"
+    os.mkfifo(fifo)  # reading it would block the bot for as long as nobody writes to it
+    with pytest.raises(PolicyError, match="not a regular file"):
+        load_policy(fifo)
+    with pytest.raises(PolicyError, match="not a regular file"):
+        load_policy(tmp_path)
+    huge = tmp_path / "huge.toml"
+    huge.write_bytes(b"#" * (MAX_POLICY_BYTES + 1))
+    with pytest.raises(PolicyError, match="more than a policy can be"):
+        load_policy(huge)
+
+
+async def test_a_new_version_that_others_could_change_is_not_loaded(tmp_path: Path) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text(f'[[grant]]\nactions = ["resend"]\nusers = ["{ALICE}"]\n')
+    access = AccessControl(PolicySource(path, recheck_seconds=0))
+    _rewrite(path, f'[[grant]]\nactions = ["resend"]\nusers = ["{ALICE}", "{MALLORY}"]\n')
+    path.chmod(0o666)
+    assert not (await access.decide("resend", MALLORY, OPS)).allowed
+    path.chmod(0o644)
+    _rewrite(path, f'[[grant]]\nactions = ["resend"]\nusers = ["{ALICE}", "{MALLORY}"]\n')
+    assert (await access.decide("resend", MALLORY, OPS)).allowed
 
 
 def test_an_empty_policy_is_valid_and_grants_nothing() -> None:

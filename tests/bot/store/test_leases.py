@@ -11,13 +11,11 @@ import asyncio
 import os
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alerts.domain import Candidate
 from bot.alerts.job import LEASE_LOST, AlertJob, lease_ttl
@@ -27,7 +25,7 @@ from bot.store.engine import Store
 from bot.store.leases import Lease, holder_id
 from bot.vendors.capillary import CapillaryClient
 from bot.vendors.capillary.models import CustomerInteractions
-from handlers.alerts.blocks import DIGEST
+from tests.bot.alerts.fake_poster import FakePoster
 
 T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 TTL = timedelta(minutes=2)
@@ -126,17 +124,6 @@ def test_holder_ids_differ_and_fit() -> None:
 # The alert job's hand-off -----------------------------------------------------------------------------------------
 
 
-@dataclass
-class FakeSlack:
-    """chat.postMessage only, recording each post."""
-
-    posts: list[dict[str, Any]]
-
-    async def chat_postMessage(self, **arguments: Any) -> dict[str, Any]:  # Slack's name
-        self.posts.append(arguments)
-        return {"ts": f"1767614400.{len(self.posts):06d}"}
-
-
 class SlowCapillary:
     """Each lookup takes ``step`` on the clock and then lets ``meanwhile`` (the other replica) act."""
 
@@ -150,12 +137,11 @@ class SlowCapillary:
         return CustomerInteractions()
 
 
-def job(store: Store, clock: Clock, slack: FakeSlack, holder: str, capillary: object = None,
+def job(store: Store, clock: Clock, poster: FakePoster, holder: str, capillary: object = None,
         watchlist: tuple[Customer, ...] = ()) -> AlertJob:
-    return AlertJob(capillary=cast(CapillaryClient, capillary), store=store, slack=cast(AsyncWebClient, slack),
-                    render=DIGEST, channel="C0ALERTS1", watchlist=watchlist, statuses=("FAILED",), zone=UTC,
-                    lookback=timedelta(hours=24), clock=clock, post_interval=0, concurrency=1, lease_ttl=TTL,
-                    holder=holder)
+    return AlertJob(capillary=cast(CapillaryClient, capillary), store=store, poster=poster, channel="C0ALERTS1",
+                    watchlist=watchlist, statuses=("FAILED",), zone=UTC, lookback=timedelta(hours=24), clock=clock,
+                    post_interval=0, concurrency=1, lease_ttl=TTL, holder=holder)
 
 
 WATCHED = tuple(Customer("mobile", f"9198450{n:05d}") for n in range(10))
@@ -168,24 +154,24 @@ def candidates(count: int) -> list[Candidate]:
 
 async def test_a_long_poll_renews_the_lease_so_no_one_takes_it_over(stores: tuple[Store, Store],
                                                                      clock: Clock) -> None:
-    slack = FakeSlack([])
-    other = job(stores[1], clock, slack, "replica-b")
+    poster = FakePoster()
+    other = job(stores[1], clock, poster, "replica-b")
     takeovers: list[bool] = []
 
     async def other_tries() -> None:
         takeovers.append(await other.lease.acquire())
 
     capillary = SlowCapillary(clock, TTL / 2, other_tries)  # ten lookups: five times the lease's time to live
-    long = job(stores[0], clock, slack, "replica-a", capillary, WATCHED)
+    long = job(stores[0], clock, poster, "replica-a", capillary, WATCHED)
     await long.outbox.enqueue(candidates(1), T0)
     report = await long.run_once()
     assert capillary.calls == len(WATCHED) and takeovers == [False] * len(WATCHED)
-    assert report.error is None and report.posted == 1 and len(slack.posts) == 1
+    assert report.error is None and report.posted == 1 and len(poster.posts) == 1
 
 
 async def test_a_holder_that_lost_the_lease_while_polling_stops(stores: tuple[Store, Store], clock: Clock) -> None:
-    slack = FakeSlack([])
-    other = job(stores[1], clock, slack, "replica-b")
+    poster = FakePoster()
+    other = job(stores[1], clock, poster, "replica-b")
 
     async def other_runs() -> None:
         if capillary.calls == 1:  # the first lookup stalled past the lease's expiry: b runs meanwhile
@@ -193,16 +179,16 @@ async def test_a_holder_that_lost_the_lease_while_polling_stops(stores: tuple[St
             assert (await other.run_once()).posted == 1
 
     capillary = SlowCapillary(clock, timedelta(0), other_runs)
-    stalled = job(stores[0], clock, slack, "replica-a", capillary, WATCHED)
+    stalled = job(stores[0], clock, poster, "replica-a", capillary, WATCHED)
     await stalled.outbox.enqueue(candidates(1), T0)
     report = await stalled.run_once()
     assert capillary.calls == 1  # it noticed at its next renewal and polled no further
-    assert report.error == LEASE_LOST and report.posts == 0 and len(slack.posts) == 1
+    assert report.error == LEASE_LOST and report.posts == 0 and len(poster.posts) == 1
 
 
 async def test_a_stalled_holder_posts_nothing_after_a_takeover(stores: tuple[Store, Store], clock: Clock) -> None:
-    slack = FakeSlack([])
-    stalled, successor = job(stores[0], clock, slack, "replica-a"), job(stores[1], clock, slack, "replica-b")
+    poster = FakePoster()
+    stalled, successor = job(stores[0], clock, poster, "replica-a"), job(stores[1], clock, poster, "replica-b")
     await stalled.outbox.enqueue(candidates(30), T0)
     real = stalled.outbox.missing_unreported
     took_over: list[Any] = []
@@ -218,7 +204,7 @@ async def test_a_stalled_holder_posts_nothing_after_a_takeover(stores: tuple[Sto
     assert report.error == LEASE_LOST and report.posts == 0 and not report.skipped
     [theirs] = took_over
     assert theirs.posted == 30 and theirs.error is None
-    assert len(slack.posts) == 2  # b's digest and its one thread reply, and nothing from a
+    assert len(poster.posts) == 2  # b's digest and its one thread reply, and nothing from a
     rows = await stalled.outbox.items([candidate.message_id for candidate in candidates(30)])
     assert {(row.state, row.claimed_by) for row in rows.values()} == {("posted", "replica-b")}
     assert len({row.digest_id for row in rows.values()}) == 1
@@ -227,8 +213,8 @@ async def test_a_stalled_holder_posts_nothing_after_a_takeover(stores: tuple[Sto
 
 async def test_a_holder_that_lost_the_lease_claims_and_records_nothing(stores: tuple[Store, Store],
                                                                        clock: Clock) -> None:
-    slack = FakeSlack([])
-    a, b = job(stores[0], clock, slack, "replica-a"), job(stores[1], clock, slack, "replica-b")
+    poster = FakePoster()
+    a, b = job(stores[0], clock, poster, "replica-a"), job(stores[1], clock, poster, "replica-b")
     await a.outbox.enqueue(candidates(3), T0)
     assert await a.lease.acquire()
     assert len(await a.outbox.claim(a.lease)) == 3
@@ -244,12 +230,12 @@ async def test_a_holder_that_lost_the_lease_claims_and_records_nothing(stores: t
 
 
 async def test_two_jobs_at_once_post_one_digest(stores: tuple[Store, Store], clock: Clock) -> None:
-    slack = FakeSlack([])
-    a, b = job(stores[0], clock, slack, "replica-a"), job(stores[1], clock, slack, "replica-b")
+    poster = FakePoster()
+    a, b = job(stores[0], clock, poster, "replica-a"), job(stores[1], clock, poster, "replica-b")
     await a.outbox.enqueue(candidates(5), T0)
     reports = await asyncio.gather(a.run_once(), b.run_once())
     assert sorted(report.skipped for report in reports) == [False, True]
-    assert len(slack.posts) == 1 and sum(report.posted for report in reports) == 5
+    assert len(poster.posts) == 1 and sum(report.posted for report in reports) == 5
     assert "skipped" in next(report for report in reports if report.skipped).summary()
 
 
@@ -267,7 +253,7 @@ async def test_a_store_from_before_claims_gets_the_column(tmp_path: Path) -> Non
     try:
         await store.start()
         await store.start()  # and starting again changes nothing
-        alerts = job(store, Clock(), FakeSlack([]), "replica-a")
+        alerts = job(store, Clock(), FakePoster(), "replica-a")
         await alerts.outbox.enqueue(candidates(2), T0)
         assert (await alerts.run_once()).posted == 2
     finally:

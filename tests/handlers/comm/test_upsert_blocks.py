@@ -77,10 +77,10 @@ def outcome(created: bool) -> UpsertOutcome:
 @pytest.mark.parametrize("created", [True, False])
 def test_the_confirmation_carries_fields_attribution_and_changes(created: bool) -> None:
     found = outcome(created)
-    blocks = confirmation_blocks(found, "U1", DEFAULT_CHANNELS)
+    blocks = confirmation_blocks(found, "U0ALICE01", DEFAULT_CHANNELS)
     valid(blocks, 50)
     shown = json.dumps(blocks, ensure_ascii=False)
-    assert "<@U1>" in shown and "START · EMAIL communication 12" in shown
+    assert "<@U0ALICE01>" in shown and "START · EMAIL communication 12" in shown
     assert "Capillary warns: Deprecated API" in shown
     updated_at = "<!date^1762865403^{date_short_pretty} at {time}|2025-11-11 12:50 UTC>"
     if created:

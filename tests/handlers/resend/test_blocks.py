@@ -72,3 +72,23 @@ def test_resend_anyway_replaces_only_the_clicked_row() -> None:
     assert updated[:2] == blocks[:2]
     assert "`2` resent as `3`" in str(updated[-1]) and "resend anyway by <@U0BOB0001>" in str(updated[-1])
     assert buttons(updated) == []
+
+
+def test_vendor_texts_and_forged_user_ids_are_shown_as_written() -> None:
+    from tests.handlers.hostile import ESCAPED, HOSTILE, assert_inert
+
+    forged = ResendOutcome(5, ResendStatus.DUPLICATE, AT,
+                           prior=PriorResend("<!channel>", "mallory", AT, "resent", 6))
+    outcomes = [
+        resent(7, warnings=(HOSTILE,)),
+        ResendOutcome(8, ResendStatus.FAILED, AT, error=NotFound(HOSTILE, vendor="Capillary")),
+        ResendOutcome(9, ResendStatus.UNCERTAIN, AT, error=Timeout(HOSTILE, vendor="Capillary", maybe_applied=True)),
+        duplicate(10), forged,
+    ]
+    blocks = result_blocks(outcomes, "U0BOB0001", AT)
+    shown = assert_inert(blocks, live={"<@U0ALICE01>", "<@U0BOB0001>"})
+    assert shown.count(ESCAPED) == 3
+    assert "was resent by &lt;!channel&gt;" in shown
+    assert "requested by <@U0BOB0001>" in shown  # the bot's own mention of a verified id stays live
+    assert_inert(after_anyway(blocks, "resend:10", [outcomes[1]], "U0BOB0001", AT), live={"<@U0BOB0001>",
+                                                                                          "<@U0ALICE01>"})
