@@ -4,11 +4,12 @@ side of what runs beside it (the alert job's poster, the Slack check of ``commop
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
@@ -81,6 +82,17 @@ def build_app(services: Services) -> AsyncApp:
     listeners = Listeners(app, services.background)
     for family in FAMILIES:
         family.register(listeners, services)
+
+    # Last, so they only catch what no family handles: a form closed (Slack sends it for forms opened with
+    # notify_on_close) and options asked for a menu that loads none. Answered empty; nothing is left unhandled.
+    @app.view_closed(re.compile(".*"))
+    async def form_closed(ack: AsyncAck) -> None:
+        await ack()
+
+    @app.options(re.compile(".*"))
+    async def no_options(ack: AsyncAck) -> None:
+        await ack(options=[])
+
     return app
 
 

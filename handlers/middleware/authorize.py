@@ -132,9 +132,12 @@ def resolve(payload: SlackPayload, routes: Routes) -> Target:
         target_kind = "view" if isinstance(payload, ViewSubmission) else "view_closed"
         return Target(target_kind, f"form {view.callback_id}", routes.views.get(view.callback_id), arguments)
     callback_id = payload.callback_id if isinstance(payload, Shortcut | MessageAction) else None
-    event = payload.event.type if isinstance(payload, EventCallback) else None
     arguments = {"type": payload.type, "callback_id": callback_id}
-    return Target("other", callback_id or event or payload.kind, None, arguments)
+    if callback_id is not None:
+        return Target("other", f"shortcut {callback_id}".strip(), None, arguments)
+    if isinstance(payload, EventCallback):
+        return Target("other", f"event {payload.event.type}".strip(), None, arguments)
+    return Target("other", payload.kind, None, arguments)
 
 
 def channel_of(payload: SlackPayload, context: AsyncBoltContext) -> str | None:
@@ -167,7 +170,8 @@ def denial_text(target: Target, decision: Decision | None) -> str:
                     f"`{command} help` lists what it can do.")
         if target.kind == "command":
             return f":no_entry: commops does not handle `{label}`, so nothing was done."
-        return (f":no_entry: commops does not know this {label.split()[0]} (`{label}`), so nothing "
+        noun = first_word(label)[0] or "request"
+        return (f":no_entry: commops does not know this {noun} (`{label}`), so nothing "
                 "was done. It may come from an older message; run the command again.")
     action = decision.action
     if decision.reason == "wrong_channel":

@@ -251,9 +251,10 @@ class _Body(_Model):
     @model_validator(mode="before")
     @classmethod
     def _objects_are_not_null(cls, data: Any) -> Any:
-        """Bolt reads ``body.get("event", {})`` and ``body.get("view", {})``: present, they must be objects."""
+        """Bolt reads ``body.get("event", {})``, ``body.get("view", {})`` and ``len(body["response_urls"])``:
+        present, they must not be null."""
         if isinstance(data, Mapping):
-            for key in ("event", "view"):
+            for key in ("event", "view", "response_urls"):
                 if key in data and data[key] is None:
                     raise ValueError(f"{key} is null")
         return data
@@ -331,6 +332,13 @@ class BlockActions(_Interactive):
     actions: Annotated[list[Action], Field(min_length=1, max_length=1)]  # Slack sends exactly one
     container: Json | None = None
     state: State | None = None
+
+    @model_validator(mode="after")
+    def _answerable(self) -> BlockActions:
+        """A click on a message comes with its response URL; one in a modal or the Home tab, with its view."""
+        if self.response_url is None and self.view is None:
+            raise ValueError("a click with neither a response_url nor a view")
+        return self
 
     @property
     def action(self) -> Action:

@@ -245,6 +245,24 @@ async def test_unicode_spaces_separate_words(bot: Bot, caplog: pytest.LogCapture
     assert_no_traceback(caplog)
 
 
+async def test_what_no_family_serves_is_answered_empty_not_left_unhandled(
+        bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
+    """A closed form, options for a menu that loads none, a shortcut named with spaces only: answered, and
+    nothing in the logs but Slack's ordinary traffic."""
+    base = {"user": {"id": ALICE[0], "username": ALICE[1], "team_id": payloads.TEAM_ID},
+            "team": {"id": payloads.TEAM_ID}, "api_app_id": payloads.API_APP_ID, "trigger_id": "1.2.3"}
+    closed = payloads.view_closed({"id": "V0FORM001", "type": "modal", "callback_id": "comm.upsert"},
+                                  user_id=ALICE[0], user_name=ALICE[1])
+    assert (await bot.post(closed)).status_code == 200
+    options = await bot.post(form_payload({**base, "type": "block_suggestion", "action_id": "resend.anyway",
+                                           "value": "x"}).decode())
+    assert options.status_code == 200 and options.json() == {"options": []}
+    shortcut = await bot.post(form_payload({**base, "type": "shortcut", "callback_id": "\u3000"}).decode())
+    assert shortcut.status_code == 200
+    await bot.settle()
+    assert_no_traceback(caplog)
+
+
 # --- 4. only this workspace and this app ----------------------------------------------------------------------------
 
 

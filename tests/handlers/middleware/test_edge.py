@@ -119,6 +119,26 @@ def test_a_refusal_names_the_field_but_never_quotes_the_body() -> None:
     assert refused.value.reason == "a SlashCommand with user_id: String should match pattern '^[A-Z0-9]{1,40}$'"
 
 
+@pytest.mark.parametrize("key", ["event", "view", "response_urls"])
+def test_objects_bolt_reads_without_looking_may_not_be_null(key: str) -> None:
+    submitted = json.loads(dict(parse_qsl(payloads.view_submission(
+        VIEW, user_id="U0ALICE01", user_name="alice", trigger_id="1.2.3")))["payload"])
+    with pytest.raises(NotUnderstood, match=f"{key} is null"):
+        parse({**submitted, key: None})
+
+
+def test_a_click_comes_with_a_response_url_or_its_view() -> None:
+    message = {"ts": "1.2", "blocks": [{"type": "actions", "block_id": "b", "elements": [
+        {"type": "button", "action_id": "go", "value": "1", "text": {"type": "plain_text", "text": "Go"}}]}]}
+    click = json.loads(dict(parse_qsl(payloads.block_actions(
+        payloads.button_action(message, action_id="go"), user_id="U0ALICE01", user_name="alice",
+        channel_id="C0OPS0001", message=message, response_url=HOOK, trigger_id="1.2.3")))["payload"])
+    assert isinstance(parse(click), BlockActions)
+    assert isinstance(parse({**{k: v for k, v in click.items() if k != "response_url"}, "view": VIEW}), BlockActions)
+    with pytest.raises(NotUnderstood, match="neither a response_url nor a view"):
+        parse({k: v for k, v in click.items() if k != "response_url"})
+
+
 def test_every_unicode_space_separates_words() -> None:
     assert first_word("upsert\u00a02750\u30002996 ") == ("upsert", "2750\u30002996")
     assert first_word("\u3000") == ("", "") and first_word("help") == ("help", "")
