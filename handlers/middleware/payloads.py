@@ -487,7 +487,7 @@ def _printable(part: object) -> str:
 
 
 def _where(error: Mapping[str, Any]) -> str:
-    return ".".join(_printable(part) for part in error.get("loc", ())) or "the body"
+    return ".".join(_printable(part) for part in error.get("loc", ()))
 
 
 def parse(body: Mapping[str, Any]) -> SlackPayload:
@@ -507,9 +507,10 @@ def parse(body: Mapping[str, Any]) -> SlackPayload:
         return model.model_validate(body)
     except ValidationError as error:
         problems = error.errors(include_url=False, include_input=False, include_context=False)
-        where, what = (_where(problems[0]), problems[0]["msg"]) if problems else ("the body", "invalid")
+        where, what = (_where(problems[0]), problems[0]["msg"]) if problems else ("", "invalid")
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise NotUnderstood(f"a {model.__name__} with {where}: {what}{more}") from None
+        what = what.removeprefix("Value error, ")
+        raise NotUnderstood(f"a {model.__name__}{f' with {where}' if where else ''}: {what}{more}") from None
 
 
 def first_word(text: str) -> tuple[str, str]:

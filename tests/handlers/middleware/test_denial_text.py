@@ -23,7 +23,8 @@ def button(action_id: str) -> SlackPayload:
     message = {"ts": "1.2", "blocks": [{"type": "actions", "block_id": "b", "elements": [
         {"type": "button", "action_id": action_id, "value": "1", "text": {"type": "plain_text", "text": "Go"}}]}]}
     body = payloads.block_actions(payloads.button_action(message, action_id=action_id), user_id="U0ALICE01",
-                                  user_name="alice", channel_id="C0OPS0001", message=message, trigger_id="1.2.3")
+                                  user_name="alice", channel_id="C0OPS0001", message=message, trigger_id="1.2.3",
+                                  response_url="https://hooks.slack.com/actions/T0001/1/x")
     return parse(json.loads(dict(parse_qsl(body))["payload"]))
 
 
