@@ -7,18 +7,23 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from http import HTTPStatus
+from typing import Any, cast
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from sqlalchemy import text
 
 from bot.observability.metrics import exposition
 from bot.services import Services
 from bot.store.schema import schema_current
+from handlers.middleware.edge import edge_of
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 log = logging.getLogger("commops.serving")
 
@@ -29,11 +34,140 @@ SOCKET_PING_SECONDS = 10.0  # slack_sdk's ping to Slack; a socket silent for 4 p
 Connected = Callable[[], Awaitable[bool]]
 
 
-def http_app(app: AsyncApp, services: Services) -> web.Application:
-    async def events(request: web.Request) -> web.StreamResponse:
-        return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
+@dataclass(frozen=True)
+class Limits:
+    """What one client may take of the HTTP server. Slack's requests are small and quick; anything slower or
+    bigger is not Slack. (TLS is not here: run the bot behind a proxy that terminates it.)"""
 
-    web_app = web.Application()
+    max_body_bytes: int = 1024 * 1024  # 413 above; Slack's payloads stay well under
+    header_seconds: float = 5.0  # request line and headers, from the connection (or the previous answer) on
+    body_seconds: float = 5.0  # the body, from the end of the headers on; 408 after
+    max_connections: int = 256  # connections beyond are closed at once
+
+
+class _Connections:
+    """The protocol factory in front of aiohttp's: counts open connections and gives each a deadline."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.protocol_factory: Callable[[], asyncio.Protocol] | None = None  # aiohttp's, once the runner is set up
+        self._open: dict[asyncio.BaseTransport, _Guarded] = {}
+        self._full = False
+
+    def __call__(self) -> asyncio.Protocol:
+        return _Guarded(self)
+
+    def admit(self, guard: _Guarded, transport: asyncio.BaseTransport) -> bool:
+        if len(self._open) >= self.limits.max_connections:
+            if not self._full:  # one line per burst, not one per connection
+                log.warning("%d connections are open: closing new ones until some end", len(self._open))
+                self._full = True
+            return False
+        self._open[transport] = guard
+        return True
+
+    def forget(self, transport: asyncio.BaseTransport | None) -> None:
+        if transport is not None and self._open.pop(transport, None) is not None:
+            self._full = self._full and len(self._open) >= self.limits.max_connections
+
+    def guard_of(self, transport: asyncio.BaseTransport | None) -> _Guarded | None:
+        return self._open.get(transport) if transport is not None else None
+
+
+class _Guarded(asyncio.Protocol):
+    """aiohttp's protocol for one connection, closed when a request's line and headers take longer than
+    ``header_seconds`` (counted from the connection, or from the previous answer, on): a client that sends a
+    request a byte at a time, or sends nothing, cannot hold the connection."""
+
+    def __init__(self, connections: _Connections) -> None:
+        self._connections = connections
+        self._inner: asyncio.Protocol | None = None
+        self._transport: asyncio.BaseTransport | None = None
+        self._deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport
+        factory = self._connections.protocol_factory
+        if factory is None or not self._connections.admit(self, transport):
+            cast(asyncio.Transport, transport).abort()
+            return
+        self._inner = factory()
+        self._inner.connection_made(transport)
+        self.arm()
+
+    def data_received(self, data: bytes) -> None:
+        if self._inner is not None:
+            self._inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self._inner.eof_received() if self._inner is not None else None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.disarm()
+        self._connections.forget(self._transport)
+        if self._inner is not None:
+            self._inner.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        if self._inner is not None:
+            self._inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        if self._inner is not None:
+            self._inner.resume_writing()
+
+    def arm(self) -> None:
+        self.disarm()
+        seconds = self._connections.limits.header_seconds
+        self._deadline = asyncio.get_running_loop().call_later(seconds, self._expire)
+
+    def disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _expire(self) -> None:
+        self._deadline = None
+        log.info("closed a connection that sent no complete request within %.0f s",
+                 self._connections.limits.header_seconds)
+        if self._transport is not None:
+            self._transport.close()
+
+
+def http_app(app: AsyncApp, services: Services, *, limits: Limits | None = None,
+             connections: _Connections | None = None) -> web.Application:
+    limits = limits or Limits()
+    edge = edge_of(app)
+    if edge is None:
+        raise ValueError("serving needs the app bot.app.build_app makes, with the edge in front of it")
+
+    @web.middleware
+    async def deadlines(request: web.Request, handler: Handler) -> web.StreamResponse:
+        """While a request is handled its connection has no header deadline; the next request gets a new one."""
+        guard = connections.guard_of(request.transport) if connections is not None else None
+        if guard is not None:
+            guard.disarm()
+        try:
+            return await handler(request)
+        finally:
+            if guard is not None:
+                guard.arm()
+
+    async def events(request: web.Request) -> web.StreamResponse:
+        if request.content_length is not None and request.content_length > limits.max_body_bytes:
+            return _closing(413, f"a body of {request.content_length} bytes")
+        try:
+            async with asyncio.timeout(limits.body_seconds):
+                raw = await request.read()
+        except TimeoutError:
+            return _closing(408, f"a body that took more than {limits.body_seconds:.0f} s")
+        except web.HTTPRequestEntityTooLarge:
+            return _closing(413, f"a body over {limits.max_body_bytes} bytes")
+        except ConnectionError:
+            return _closing(400, "a body cut short")
+        return await to_aiohttp_response(await edge.dispatch(app, raw, request.headers.items()))
+
+    web_app = web.Application(client_max_size=limits.max_body_bytes, middlewares=[deadlines])
     web_app.router.add_post("/slack/events", events)
     web_app.add_routes(probe_routes(services))
     return web_app
@@ -97,15 +231,34 @@ async def _store_problem(services: Services) -> str | None:
     return None
 
 
+def _closing(status: int, what: str) -> web.Response:
+    log.info("refused a request (%d): %s", status, what)
+    response = web.Response(status=status, text=HTTPStatus(status).phrase)
+    response.force_close()
+    return response
+
+
 @contextlib.asynccontextmanager
-async def serve_http(app: AsyncApp, services: Services, *, host: str, port: int) -> AsyncIterator[str]:
-    runner = web.AppRunner(http_app(app, services), access_log=None, handle_signals=False)
+async def serve_http(app: AsyncApp, services: Services, *, host: str, port: int,
+                     limits: Limits | None = None) -> AsyncIterator[str]:
+    limits = limits or Limits()
+    connections = _Connections(limits)
+    runner = web.AppRunner(http_app(app, services, limits=limits, connections=connections), access_log=None,
+                           handle_signals=False, lingering_time=1.0)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, reuse_address=True)
-    await site.start()
+    connections.protocol_factory = runner.server
+    server = await asyncio.get_running_loop().create_server(connections, host, port, reuse_address=True)
+    edge = edge_of(app)
+    # Learn the bot's workspace and app now, without holding up the start (requests wait for it if need be).
+    learning = asyncio.create_task(edge.identity.get()) if edge is not None else None
     try:
         yield f"http://{host}:{port}"
     finally:
+        if learning is not None:
+            learning.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await learning
+        server.close()
         await runner.cleanup()
 
 
@@ -127,6 +280,32 @@ async def run_http(app: AsyncApp, services: Services, *, host: str, port: int) -
     await services.background.drain(DRAIN_SECONDS)
 
 
+SocketListener = Callable[[Any, Any], Awaitable[None]]
+
+
+def socket_mode_listener(app: AsyncApp) -> SocketListener:
+    """What answers each Socket Mode envelope: its payload through the edge (typed body, reply URLs, workspace and
+    app) and then Bolt, as over HTTP. A refused envelope is acknowledged empty, so Slack does not send it again."""
+    from slack_bolt.adapter.socket_mode.async_internals import send_async_response
+    from slack_bolt.adapter.socket_mode.internals import build_headers
+    from slack_sdk.socket_mode.response import SocketModeResponse
+
+    edge = edge_of(app)
+    if edge is None:
+        raise ValueError("serving needs the app bot.app.build_app makes, with the edge in front of it")
+
+    async def handle(client: Any, request: Any) -> None:
+        started = time.time()
+        retry = [(name, value) for name, value in (build_headers(request) or {}).items() if isinstance(value, str)]
+        response = await edge.dispatch_body(app, request.payload, retry)
+        if response.status == 200:
+            await send_async_response(client, request, response, started)
+        else:
+            await client.send_socket_mode_response(SocketModeResponse(envelope_id=request.envelope_id))
+
+    return handle
+
+
 @dataclass(frozen=True)
 class SocketServing:
     """Socket Mode being served: where the health server listens, and whether the socket is connected now."""
@@ -145,6 +324,8 @@ async def serve_socket(app: AsyncApp, services: Services, app_token: str, *, hos
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     handler = AsyncSocketModeHandler(app, app_token, ping_interval=ping_interval)
+    # Bolt's own listener would dispatch payloads unchecked: every envelope goes through the edge instead.
+    handler.client.socket_mode_request_listeners[:] = [socket_mode_listener(app)]
     client: Any = handler.client
 
     async def connected() -> bool:
@@ -157,7 +338,7 @@ async def serve_socket(app: AsyncApp, services: Services, app_token: str, *, hos
     try:
         await runner.setup()
         await web.TCPSite(runner, host, health_port, reuse_address=True).start()  # e.g. the port is taken: no socket
-        connecting = asyncio.create_task(_connect(handler), name="socket mode connect")
+        connecting = asyncio.create_task(_connect(handler, app), name="socket mode connect")
         yield SocketServing(f"http://{host}:{health_port}", connected)
     finally:
         await handler.close_async()  # type: ignore[no-untyped-call]  # no new requests from here on
@@ -168,7 +349,10 @@ async def serve_socket(app: AsyncApp, services: Services, app_token: str, *, hos
         await runner.cleanup()
 
 
-async def _connect(handler: Any) -> None:
+async def _connect(handler: Any, app: AsyncApp) -> None:
+    edge = edge_of(app)
+    if edge is not None:  # the workspace and app the edge admits (requests wait for it if this fails)
+        await edge.identity.get()
     # slack_sdk retries a failed connection by itself (and logs each failure) until it is closed.
     await handler.connect_async()
     log.info("connected to Slack in Socket Mode")

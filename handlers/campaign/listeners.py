@@ -27,6 +27,7 @@ from handlers.campaign.values import read_toggle_value
 from handlers.middleware.authorize import ANY, OPEN, Routes
 from handlers.middleware.call import Call
 from handlers.middleware.early_ack import Listeners
+from handlers.middleware.payloads import first_word
 from handlers.ui.formatting import escape
 
 log = logging.getLogger("commops.handlers.campaign")
@@ -104,7 +105,7 @@ class CampaignListeners:
         campaigns = self.campaigns
         if parsed.verb == "help" or campaigns is None:
             await call.ack(text=usage_text(parsed.problem) if parsed.verb == "help" else NOT_CONFIGURED)
-            intended = _ROUTED.get(text.split(maxsplit=1)[0].lower() if parsed.problem else "")
+            intended = _ROUTED.get(first_word(text)[0].lower()) if parsed.problem else None
             if intended is not None:  # a known sub-command with bad arguments: an attempt, written down
                 await self.services.audit.record(intended, AuditOutcome.INVALID, call.actor, error=parsed.problem,
                                                  arguments={"text": text}, attempt_id=call.attempt_id)

@@ -41,6 +41,8 @@ from bot.audit.log import AuditOutcome, new_attempt_id
 from bot.services import Services
 from handlers.middleware.authorize import ATTEMPT_KEY, OPEN, Routes, actor_of, channel_of, resolve
 from handlers.middleware.early_ack import GATE_KEY, Stop
+from handlers.middleware.edge import admitted
+from handlers.middleware.payloads import parse
 
 log = logging.getLogger("commops.replay")
 
@@ -73,15 +75,17 @@ def install(app: AsyncApp, services: Services, routes: Routes) -> None:
         response: BoltResponse | None, next_: Callable[[], Awaitable[None]],
     ) -> BoltResponse | None:
         kind = kind_of(body)
+        # Socket Mode envelopes carry no signature (the socket itself is authenticated): nothing to remember.
         signature, timestamp = _header(req.headers, SIGNATURE), _header(req.headers, TIMESTAMP)
-        if kind is None or req.mode == "socket_mode" or not signature or not timestamp:
+        if kind is None or not signature or not timestamp:
             await next_()
             return response
+        payload = admitted(context) or parse(body)  # the edge admitted it; parsed here only without the edge
         digest, attempt_id = fingerprint(timestamp, signature), new_attempt_id()
 
         async def refused(earlier: Sighting) -> None:
-            target = resolve(body, routes)
-            actor = actor_of(body, context, channel_of(body, context))
+            target = resolve(payload, routes)
+            actor = actor_of(payload, context, channel_of(payload, context))
             log.warning("refused a replay of %s as %s: first received %s (attempt %s)", target.label,
                         actor.user_id or "nobody", earlier.seen_at.isoformat(timespec="seconds"), earlier.attempt_id)
             await audit.record(

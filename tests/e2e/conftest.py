@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from slack_bolt.async_app import AsyncApp
 
 from bot.app import build_app, close_app
 from bot.devtools import slack_payloads as payloads
@@ -18,8 +19,9 @@ from bot.devtools.local_server import free_port
 from bot.devtools.sandbox import DEMO
 from bot.devtools.slack_emulator import Call, SlackEmulator
 from bot.services import Services, build_services
-from bot.serving import serve_http
+from bot.serving import Limits, serve_http
 from bot.settings import Settings
+from handlers.middleware.edge import edge_of
 from tests.conftest import Sandbox
 
 SIGNING_SECRET = "e2e-signing-secret-0123456789abcdef"
@@ -42,6 +44,7 @@ class Bot:
     sandbox: Sandbox
     services: Services
     http: httpx.AsyncClient
+    app: AsyncApp
 
     async def post(self, body: str, *, headers: dict[str, str] | None = None) -> httpx.Response:
         return await self.http.post(f"{self.url}/slack/events", content=body,
@@ -103,15 +106,21 @@ def bot_settings(sandbox: Sandbox, slack: SlackEmulator, tmp_path: Path, **extra
 
 
 @contextlib.asynccontextmanager
-async def running_bot(sandbox: Sandbox, tmp_path: Path, **extra: Any) -> AsyncIterator[Bot]:
-    """A bot with settings ``extra`` on top of :func:`bot_settings` (e.g. ``access_policy=None``)."""
-    slack = SlackEmulator()
-    async with slack.serve():
+async def running_bot(sandbox: Sandbox, tmp_path: Path, *, limits: Limits | None = None,
+                      slack: SlackEmulator | None = None, **extra: Any) -> AsyncIterator[Bot]:
+    """A bot with settings ``extra`` on top of :func:`bot_settings` (e.g. ``access_policy=None``), and the HTTP
+    server's ``limits`` when given. Replicas share one ``slack`` (one workspace), else each gets its own."""
+    async with contextlib.AsyncExitStack() as stack:
+        if slack is None:
+            slack = SlackEmulator()
+            await stack.enter_async_context(slack.serve())
         services = await build_services(bot_settings(sandbox, slack, tmp_path, **extra))
         app = build_app(services)
-        async with serve_http(app, services, host="127.0.0.1", port=free_port()) as url, \
+        async with serve_http(app, services, host="127.0.0.1", port=free_port(), limits=limits) as url, \
                 httpx.AsyncClient(timeout=10) as http:
-            yield Bot(url, slack, sandbox, services, http)
+            edge = edge_of(app)
+            assert edge is not None and await edge.identity.get() is not None  # learnt at start, as in production
+            yield Bot(url, slack, sandbox, services, http, app)
         await close_app(app)
         await services.aclose()
 

@@ -119,7 +119,7 @@ async def test_an_unknown_name_says_so(cbot: Bot) -> None:
 async def test_bad_arguments_to_a_known_sub_command_are_audited(cbot: Bot) -> None:
     await cbot.command("/campaign", "stop Weekly")
     await cbot.command("/campaign", "frob")
-    await cbot.settle()  # the row is written after the ack
+    await cbot.settle()  # the audit row is written after the ack
     rows = await cbot.services.audit.query()
     assert [(r.action, r.outcome) for r in rows] == [("campaign.stop", "invalid")]
     assert rows[0].error is not None and "Say which send to stop" in rows[0].error
