@@ -20,7 +20,7 @@ import enum
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -136,7 +136,15 @@ class StopOutcome:
 class CampaignList:
     campaigns: list[Campaign]
     total: int  # before the filter
-    activities: dict[str, Activity] = field(default_factory=dict)
+
+    @staticmethod
+    def activity_of(campaign: Campaign) -> Activity:
+        return activity(campaign)
+
+    @property
+    def not_fully_read(self) -> int:
+        """How many of the listed campaigns the bot could not fully read (each carries its notes)."""
+        return sum(1 for campaign in self.campaigns if not campaign.fully_read)
 
 
 class CampaignService:
@@ -171,10 +179,9 @@ class CampaignService:
     async def list_campaigns(self, wanted: str | None, actor: Actor, *, attempt_id: str | None = None) -> CampaignList:
         async with self._audited("campaign.list", actor, {"filter": wanted}, attempt_id):
             everything = await self._comm.list_campaigns()
-        activities = {campaign.id: activity(campaign) for campaign in everything}
-        chosen = [c for c in everything if matches_filter(c, wanted, activities[c.id].value)]
+        chosen = [c for c in everything if matches_filter(c, wanted, activity(c).value)]
         chosen.sort(key=lambda campaign: campaign.name.casefold())
-        return CampaignList(chosen, len(everything), activities)
+        return CampaignList(chosen, len(everything))
 
     @contextlib.asynccontextmanager
     async def _audited(self, action: str, actor: Actor, arguments: dict[str, Any], attempt_id: str | None

@@ -19,14 +19,16 @@ from bot.campaigns.plan import (
     Op,
     activity,
     activity_of,
+    blocked_reason,
     dotted,
     flag_state,
     flags,
     not_pausable_reason,
     plan,
+    unknown_type,
 )
 from bot.campaigns.service import CampaignList, ChangeStatus, StopOutcome, ToggleOutcome
-from bot.vendors.comm.models import Campaign, PlannerData
+from bot.vendors.comm.models import Campaign, PlannerData, SendKind
 from handlers.campaign.values import toggle_value
 from handlers.ui.formatting import Block, button, code, confirm_dialog, context, escape, mention, section, slack_date
 
@@ -38,6 +40,30 @@ Reply = dict[str, Any]
 FINISHED = frozenset({"sent", "failed", "cancelled"})
 _ICONS = {Activity.ACTIVE: ":arrow_forward: active", Activity.PAUSED: ":pause_button: paused",
           Activity.PARTLY_PAUSED: ":warning: partly paused", Activity.NOT_PAUSABLE: "manual, no pause"}
+MAX_NOTES = 3  # notes on what could not be read, shown per campaign
+
+
+def _sending(campaign: Campaign, state: Activity) -> str:
+    """Whether it is sending, in words: a campaign with no flag says why (manual, unreadable flag, none found)."""
+    if state is not Activity.NOT_PAUSABLE:
+        return _ICONS[state]
+    if blocked_reason(campaign) is not None:
+        return ":warning: cannot tell"
+    return _ICONS[state] if campaign.kind is SendKind.MANUAL else "no pause flag"
+
+
+def unread_note(campaign: Campaign) -> str | None:
+    """What could not be read of a campaign, as an escaped mrkdwn line (None when everything could)."""
+    if campaign.fully_read:
+        return None
+    shown = [escape(problem) for problem in campaign.problems[:MAX_NOTES]]
+    more = f"; and {len(campaign.problems) - MAX_NOTES} more" if len(campaign.problems) > MAX_NOTES else ""
+    return f":warning: _Not all of it could be read: {'; '.join(shown)}{more}._"
+
+
+def unknown_type_note(campaign: Campaign) -> str:
+    return (f":warning: Its send type “{escape(campaign.send_type)}” is unknown to the bot: a pause or resume changes "
+            "exactly the flags listed, nothing else, and whether Comm honours them for this type is not known.")
 
 
 def _icon(op: Op) -> str:
@@ -56,7 +82,7 @@ def _in_channel(text: str, blocks: list[Block]) -> Reply:
 
 
 def _title(campaign: Campaign) -> str:
-    return f"*{escape(campaign.name or '(no name)')}* ({code(campaign.id)})"
+    return f"*{escape(campaign.name or '(no name)')}* ({code(campaign.id) if campaign.id else 'no id'})"
 
 
 def _bool(value: bool | None) -> str:
@@ -73,7 +99,9 @@ def toggle_button(campaign: Campaign, op: Op, read_at: datetime) -> Block:
     changes = plan(campaign, op).changes
     listed = "\n".join(f"{change.name}: {_bool(change.before)} → {_bool(change.after)}" for change in changes)
     verb = op.value.capitalize()
-    dialog = confirm_dialog(f"{verb} {campaign.name}", f"{escape(listed)}\nNothing else in the campaign changes.",
+    warning = f"\nSend type “{escape(campaign.send_type)}” is unknown to the bot." if unknown_type(campaign) else ""
+    dialog = confirm_dialog(f"{verb} {campaign.name}",
+                            f"{escape(listed)}\nNothing else in the campaign changes.{warning}",
                             confirm=verb, danger=op is Op.PAUSE)
     value = toggle_value(campaign.id, Basis(flag_state(campaign), read_at))
     return button(verb, OP_ACTIONS[op], value, style="danger" if op is Op.PAUSE else "primary", confirm=dialog)
@@ -132,12 +160,12 @@ def _progress(campaign: Campaign) -> str:
 def _settings_lines(campaign: Campaign) -> list[str]:
     meta = campaign.view.meta
     lines = []
-    steps = meta.multistep_data if campaign.send_type == "multistep" else (
+    steps = meta.multistep_data if campaign.kind is not SendKind.PLANNER else (
         meta.planner_data.multistep_data if meta.planner_data else None)
     if steps is not None and steps.step_size is not None:
         delay = f" every {steps.step_delay} min" if steps.step_delay is not None else ""
         lines.append(f"*Steps:* {steps.step_size:,} messages{delay}")
-    if meta.planner_data is not None and campaign.send_type == "planned":
+    if meta.planner_data is not None and campaign.kind in (SendKind.PLANNER, SendKind.UNKNOWN):
         planner = meta.planner_data
         lines.append(f"*Planner:* {escape(_hours(planner))}")
         daily = planner.daily_sms_contact_limit
@@ -150,13 +178,19 @@ def _settings_lines(campaign: Campaign) -> list[str]:
 def status_reply(campaign: Campaign, now: datetime) -> Reply:
     state = activity(campaign)
     found = flags(campaign)
-    fields = [f"*Status:* {escape(campaign.status)}", f"*Send type:* {escape(campaign.send_type)}",
-              f"*Sending:* {_ICONS[state]}"]
+    fields = [f"*Status:* {escape(campaign.status)}", f"*Send type:* {_send_type(campaign)}",
+              f"*Sending:* {_sending(campaign, state)}"]
     lines = [f"{_title(campaign)}", " · ".join(fields)]
     if found:
-        lines.append("*Flags:* " + " · ".join(f"`{dotted(flag.path)}` {_bool(flag.value)}" for flag in found))
-    else:
+        lines.append("*Flags:* " + " · ".join(f"`{dotted(flag.path)}` {_flag_text(flag.value, flag.readable)}"
+                                               for flag in found))
+    if not found or state is Activity.NOT_PAUSABLE:
         lines.append(f"_This campaign {escape(not_pausable_reason(campaign))}_")
+    elif unknown_type(campaign):
+        lines.append(unknown_type_note(campaign))
+    note = unread_note(campaign)
+    if note is not None:
+        lines.append(note)
     lines.append(f"*Progress:* {_progress(campaign)}")
     lines.extend(_settings_lines(campaign))
     blocks: list[Block] = [section("\n".join(lines), block_id=f"campaign-status:{campaign.id}")]
@@ -182,11 +216,29 @@ def read_page_value(value: str) -> tuple[int, str | None]:
         return 1, None
 
 
-def _list_item(campaign: Campaign, state: Activity, read_at: datetime) -> Block:
-    text = f"{_title(campaign)}\n{escape(campaign.status)} · {escape(campaign.send_type)} · {_ICONS[state]}"
+def _send_type(campaign: Campaign) -> str:
+    """The send type as Comm wrote it, with what the bot makes of it when the spelling differs."""
+    written = escape(campaign.send_type)
+    kind = campaign.kind
+    if kind is SendKind.UNKNOWN:
+        return f"{written} (unknown to the bot)"
+    return written if campaign.send_type == kind.value else f"{written} ({kind.value})"
+
+
+def _flag_text(value: bool | None, readable: bool) -> str:
+    return _bool(value) if readable else "unreadable"
+
+
+def _list_item(campaign: Campaign, state: Activity, read_at: datetime, number: int) -> Block:
+    text = f"{_title(campaign)}\n{escape(campaign.status)} · {_send_type(campaign)} · {_sending(campaign, state)}"
+    note = unread_note(campaign)
+    if note is not None:
+        text += f"\n{note}"
     buttons = toggle_buttons(campaign, read_at)
-    accessory = buttons[0] if len(buttons) == 1 else button("Details", STATUS, campaign.id)
-    return section(text, block_id=f"campaign:{campaign.id}", accessory=accessory)
+    accessory: Block | None = buttons[0] if len(buttons) == 1 else (
+        button("Details", STATUS, campaign.id) if campaign.id else None)
+    # An entry without an id gets a block id of its own: two of them must not collide (Slack refuses that).
+    return section(text, block_id=f"campaign:{campaign.id or f'unread-{number}'}", accessory=accessory)
 
 
 def list_reply(listing: CampaignList, wanted: str | None, page: int, now: datetime) -> Reply:
@@ -201,7 +253,8 @@ def list_reply(listing: CampaignList, wanted: str | None, page: int, now: dateti
     if not chunk:
         hint = " Filters: `active`, `paused`, a status, a send type, or part of a name." if wanted else ""
         blocks.append(section(f"No campaigns {about}.{hint}"))
-    blocks.extend(_list_item(campaign, listing.activities[campaign.id], now) for campaign in chunk)
+    blocks.extend(_list_item(campaign, listing.activity_of(campaign), now, number)
+                  for number, campaign in enumerate(chunk))
     nav = []
     if page > 1:
         nav.append(button("◀ Previous", LIST_PREVIOUS, page_value(page - 1, wanted)))
@@ -229,6 +282,8 @@ def toggle_preview(campaign: Campaign, op: Op, send_id: str | None, read_at: dat
     text = (f"{_icon(op)} *{op.value.capitalize()}* {_title(campaign)}? This changes:\n"
             f"{change_lines(planned.changes)}\nNothing else in the campaign changes. The campaign is read again "
             "when you confirm.")
+    if planned.unknown_type:
+        text += "\n" + unknown_type_note(campaign)
     if campaign.status in FINISHED:
         text += (f"\n:warning: Its status is *{escape(campaign.status)}*: the flags change, but whether Comm sends "
                  "again is up to Comm.")

@@ -37,5 +37,5 @@ async def test_status_and_list_in_the_shell(tmp_path: Path) -> None:
     out = await run(['/campaign status "Weekly Digest"', "/campaign list paused"], tmp_path)
     assert "PROGRESS: step 12 · 2,400 of 12,000 sent (20%)" in out
     assert "PLANNER: Mon, Wed, Fri 09:00–18:00" in out and "[1] Pause" in out
-    assert "2 OF 8 SMS CAMPAIGNS matching “paused”" in out
-    assert "CART ABANDONMENT NUDGE" in out and "[2] Resume" in out and "[3] Resume" in out
+    assert "3 OF 14 SMS CAMPAIGNS matching “paused”" in out
+    assert "CART ABANDONMENT NUDGE" in out and "[2] Resume" in out and "[3] Resume" in out and "[4] Resume" in out
