@@ -19,7 +19,7 @@ import contextlib
 import enum
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -212,13 +212,15 @@ class CampaignService:
     # Pause and resume ---------------------------------------------------------------------------------------
 
     async def toggle(self, campaign_id: str, op: Op, actor: Actor, *, notify: Notify | None = None,
-                     attempt_id: str | None = None, basis: Basis | None = None) -> ToggleOutcome:
+                     attempt_id: str | None = None, basis: Basis | None = None,
+                     note: Mapping[str, Any] | None = None) -> ToggleOutcome:
         """Pause or resume, from a fresh read (what a preview showed may be stale by the time of the click).
 
         With ``basis`` (what the clicked button was made against), a campaign that changed since is left alone:
-        the outcome is STALE, with the campaign as it is now and its last change."""
+        the outcome is STALE, with the campaign as it is now and its last change. ``note``: more arguments for the
+        audit row (a scheduled run names its action)."""
         action = f"campaign.{op.value}"
-        arguments: dict[str, Any] = {"campaign_id": campaign_id}
+        arguments: dict[str, Any] = {"campaign_id": campaign_id, **(note or {})}
         if basis is not None:
             arguments["basis"] = {"state": "".join("1" if on else "0" for on in basis.state) or "unknown",
                                   "read_at": basis.read_at.isoformat()}
