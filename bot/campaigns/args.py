@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from bot.errors import UsageError
 from bot.vendors.comm.models import Campaign, SendKind, send_kind
 
-VERBS = ("status", "list", "pause", "resume", "stop", "help")
+VERBS = ("status", "list", "pause", "resume", "stop", "scheduled", "help")
 ALIASES = {"ls": "list", "show": "status", "info": "status", "unpause": "resume", "?": "help",
             "-h": "help", "--help": "help"}
 # Slack clients turn typed quotes into typographic ones.
@@ -23,6 +23,11 @@ USAGE = (
     "`in_progress`, a send type (`multistep`, `planner`, `manual`, `unknown`) or part of a name\n"
     "• `/campaign pause <campaign>` / `/campaign resume <campaign>`: shows what will change, then asks you "
     "to confirm; nothing else in the campaign is touched\n"
+    "• `/campaign pause <campaign> for 2h` (or `30m`, `1d`, `1h30m`) / `until 09:00` / `until tomorrow 09:00` / "
+    "`until 2026-12-01 09:00`: pause now, and it resumes by itself then\n"
+    "• `/campaign pause <campaign> at <time>` / `/campaign resume <campaign> at <time>`: do it later (a time as "
+    "above, or `in 2h`); times are read in your Slack time zone\n"
+    "• `/campaign scheduled`: what is scheduled, each with a Cancel button\n"
 
     "• `/campaign stop <campaign> <sendId>`: stops one send for good (it cannot be resumed)\n"
     "<campaign> is the campaign's id or its name: exact, any case, or the start of it; put a name with "
@@ -94,7 +99,7 @@ def parse(text: str) -> CampaignCommand:
     words = text.split(maxsplit=1)
     first, remainder = (words[0], words[1] if len(words) > 1 else "") if words else ("", "")
     if not first:
-        return CampaignCommand("help", problem="Say what to do: status, list, pause, resume or stop.")
+        return CampaignCommand("help", problem="Say what to do: status, list, pause, resume, stop or scheduled.")
     verb = ALIASES.get(first.lower(), first.lower())
     if verb not in VERBS:
         return CampaignCommand("help", problem=f"“{_clip(first)}” is not a /campaign sub-command.")
@@ -107,6 +112,8 @@ def parse(text: str) -> CampaignCommand:
     if verb == "list":
         wanted = " ".join(rest).strip()
         return CampaignCommand("list", filter=wanted[:MAX_FILTER] or None)
+    if verb == "scheduled":
+        return CampaignCommand("scheduled")
     send_id = rest[-1] if len(rest) >= 2 and is_uuid(rest[-1]) and verb != "status" else None
     name = " ".join(rest[:-1] if send_id else rest).strip()
     if not name:

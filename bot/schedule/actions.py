@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -223,15 +222,6 @@ class ScheduledActions:
         async with self._store.session() as session, session.begin():
             await session.execute(update(ScheduledActionRow).where(ScheduledActionRow.id == action_id)
                                   .values(reported_at=now))
-
-    async def recent(self, since: datetime, states: Sequence[State] = (State.DONE, State.CANCELLED)
-                     ) -> list[ScheduledAction]:
-        statement = select(ScheduledActionRow).where(
-            ScheduledActionRow.state.in_([state.value for state in states]), ScheduledActionRow.created_at >= since,
-        ).order_by(ScheduledActionRow.created_at)
-        async with self._store.session() as session:
-            rows = (await session.execute(statement)).scalars().all()
-        return [ScheduledAction.of(row) for row in rows]
 
 
 def _rows(result: Any) -> int:

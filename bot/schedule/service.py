@@ -31,7 +31,6 @@ from bot.campaigns.plan import Basis, Op, flag_state, flags, plan
 from bot.campaigns.service import CampaignService, ChangeStatus, LastChange, Notify, ToggleOutcome
 from bot.schedule.actions import Origin, ScheduledAction, ScheduledActions, State
 from bot.schedule.report import RunReport, RunResult, base_report, report_of
-from bot.schedule.when import MIN_AHEAD
 from bot.vendors.comm.models import Campaign
 from bot.vendors.errors import VendorError
 
@@ -133,9 +132,8 @@ class ScheduleService:
         earlier = await self.actions.by_request(request.request_key)
         if earlier is not None:
             return _with(start, status=Scheduled.SAME_CLICK, action=earlier)
-        if request.due_at - now < MIN_AHEAD:
-            return _with(start, reason="its time has come (or is less than a minute away) since the preview; "
-                                       "run the command again")
+        if request.due_at <= now:
+            return _with(start, reason="its time has come since the preview; run the command again")
         if request.origin is Origin.AFTER_PAUSE:
             decision = await self.may("campaign.resume", actor)
             if not decision.allowed:
@@ -169,7 +167,13 @@ class ScheduleService:
         else:
             return _with(start, status=Scheduled.NOT_PAUSED)
         assert paused.campaign is not None
-        return await self._store(start, request, actor, paused.campaign, Basis(expected, paused.settled_at))
+        try:
+            return await self._store(start, request, actor, paused.campaign, Basis(expected, paused.settled_at))
+        except Exception as error:  # paused, and the resume could not be stored: the person must know at once
+            log.exception("the resume after pausing %s could not be stored", request.campaign_id)
+            return _with(start, status=Scheduled.FAILED,
+                         reason=f"the campaign is paused, but its resume could not be scheduled "
+                                f"({type(error).__name__}): resume it by hand when it is time")
 
     async def _store(self, start: ScheduleOutcome, request: ScheduleRequest, actor: Actor, campaign: Campaign,
                      basis: Basis) -> ScheduleOutcome:

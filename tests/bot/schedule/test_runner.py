@@ -204,3 +204,14 @@ async def test_a_run_whose_runner_went_away_is_taken_over_once(database_url: str
         assert report.took_over and report.result is RunResult.CHANGED and len(puts(sandbox, DIGEST)) == 1
         assert await a.runner.poll() == [] and await b.runner.poll() == []
         assert len(b.reporter.reports) == 1 and a.reporter.reports == []
+
+
+async def test_a_pause_whose_resume_cannot_be_stored_says_so_at_once(one: Replica, sandbox: Sandbox) -> None:
+    async def refuse(*_args: object) -> None:
+        raise OSError("disk full")
+
+    one.service.actions.add = refuse  # type: ignore[method-assign,assignment]
+    outcome = await one.schedule(WINBACK, Op.RESUME, Origin.AFTER_PAUSE, minutes=5)
+    assert outcome.status is Scheduled.FAILED and outcome.toggle is not None
+    assert "paused, but its resume could not be scheduled" in str(outcome.reason)
+    assert flags_of(sandbox, WINBACK)["multistep"] is False
