@@ -32,6 +32,7 @@ log = logging.getLogger("commops.schedule")
 
 POLL_SECONDS = 5.0
 STOP_GRACE = 10.0  # a run in progress at shutdown may take this long to finish (GET, PUT, verify)
+MAX_TELL_BATCHES = 10  # of bot.schedule.actions' 20: at most 200 outcomes told per poll, the rest at the next
 
 
 class ScheduleRunner:
@@ -85,8 +86,19 @@ class ScheduleRunner:
         return report
 
     async def _tell(self) -> None:
+        """Tell every outcome not told yet (in batches); one that fails waits for a later poll."""
+        tried: set[str] = set()
+        for _ in range(MAX_TELL_BATCHES):
+            batch = [action for action in await self.actions.unreported(self.holder, self._clock())
+                     if action.id not in tried]
+            if not batch:
+                return
+            tried.update(action.id for action in batch)
+            await self._tell_batch(batch)
+
+    async def _tell_batch(self, batch: list[ScheduledAction]) -> None:
         now = self._clock()
-        for action in await self.actions.unreported(self.holder, now):
+        for action in batch:
             if action.report is None:
                 continue
             try:

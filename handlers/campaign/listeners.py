@@ -134,8 +134,9 @@ class CampaignListeners:
             await self.status(call, campaigns, parsed.campaign)
         elif parsed.verb == "list":
             await self.listing(call, campaigns, parsed.filter, 1)
-        elif parsed.verb == "scheduled" and self.services.schedule is not None:
-            await self.later.listing(call, self.services.schedule)
+        elif parsed.verb == "scheduled":
+            if self.services.schedule is not None:  # always, when Comm is configured
+                await self.later.listing(call, self.services.schedule)
         else:
             await self.preview(call, campaigns, parsed, request.when)
 
