@@ -52,11 +52,12 @@ def span(length: timedelta) -> str:
 
 
 def in_zone(moment: datetime, zone: str | None) -> str:
-    """``2026-11-28 09:00 Europe/London``: for plain text (a confirm dialog), in the zone the time was read in."""
+    """``2026-11-28 09:00 Europe/London`` (escaped): for a confirm dialog, which shows words rather than
+    ``<!date…>``, in the zone the time was read in."""
     place: ZoneInfo | None = zone_of(zone)
     if place is None or zone is None:
         return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
-    return f"{moment.astimezone(place):%Y-%m-%d %H:%M} {zone}"
+    return f"{moment.astimezone(place):%Y-%m-%d %H:%M} {escape(zone)}"
 
 
 def _dialog_when(when: When, due_at: datetime, zone: str | None) -> str:

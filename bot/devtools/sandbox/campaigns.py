@@ -11,8 +11,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 CAMPAIGN_STATUSES = ("draft", "pending", "in_progress", "sent", "failed", "cancelled")
-# The send types the seeded campaigns use. Comm's docs never list them (API_NOTES §2), so a PUT may carry any.
-SEND_TYPES = ("manual", "multistep", "planned", "planner", "Planned", "drip")
 FINISHED_SEND_STATUSES = frozenset({"stopped", "sent", "failed", "cancelled"})
 
 Campaign = dict[str, Any]
