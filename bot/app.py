@@ -17,9 +17,11 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alerts.job import AlertScheduler, CycleReport, build_alert_job
+from bot.schedule.runner import ScheduleRunner
 from bot.services import Services, build_services
 from bot.settings import Settings, SettingsError
 from handlers.alerts.poster import SlackDigestPoster
+from handlers.campaign.reporter import SlackScheduleReporter
 from handlers.families import FAMILIES
 from handlers.middleware import authorize, replay
 from handlers.middleware.early_ack import Listeners
@@ -126,6 +128,21 @@ def start_alerts(services: Services, slack: AsyncWebClient, **kwargs: Any) -> Al
     scheduler = AlertScheduler(job, services.settings.alert_interval_seconds)
     scheduler.start()
     return scheduler
+
+
+# Scheduled pauses and resumes ---------------------------------------------------------------------------------------
+
+
+def start_schedule(services: Services, slack: AsyncWebClient, **kwargs: Any) -> ScheduleRunner | None:
+    """Start the runner of scheduled pauses and resumes on the running loop (whether or not alerts are on), telling
+    channels with ``slack``; None (and a log line) when Comm is not configured. Its first poll runs at once, so what
+    fell due while the bot was down runs now."""
+    if services.schedule is None:
+        log.info("scheduled pauses and resumes are off: Comm is not configured")
+        return None
+    runner = ScheduleRunner(services.schedule, SlackScheduleReporter(slack), clock=services.clock, **kwargs)
+    runner.start()
+    return runner
 
 
 def slack_client(settings: Settings) -> AsyncWebClient:

@@ -85,7 +85,7 @@ def run(mode: Literal["socket", "http"] | None, port: int | None, host: str) -> 
 
 
 async def _serve(settings: Settings, mode: Literal["socket", "http"], host: str, port: int) -> None:
-    from bot.app import build_app, close_app, start_alerts
+    from bot.app import build_app, close_app, start_alerts, start_schedule
     from bot.services import build_services
     from bot.serving import run_http, run_socket
 
@@ -96,6 +96,7 @@ async def _serve(settings: Settings, mode: Literal["socket", "http"], host: str,
             "grants it; read-only actions stay open")
     app = build_app(services)
     alert_scheduler = start_alerts(services, app.client)  # None, and a log line, when ALERT_CHANNEL is unset
+    schedule_runner = start_schedule(services, app.client)  # None, and a log line, when Comm is not configured
     try:
         if mode == "socket":
             assert settings.slack_app_token is not None
@@ -104,6 +105,8 @@ async def _serve(settings: Settings, mode: Literal["socket", "http"], host: str,
         else:
             await run_http(app, services, host=host, port=port)
     finally:
+        if schedule_runner is not None:
+            await schedule_runner.stop()
         if alert_scheduler is not None:
             await alert_scheduler.stop()
         await close_app(app)

@@ -14,6 +14,8 @@ from bot.background import BackgroundWork
 from bot.campaigns.service import CampaignService
 from bot.logs import known_secrets
 from bot.resend.service import ResendService
+from bot.schedule.actions import ScheduledActions
+from bot.schedule.service import ScheduleService
 from bot.settings import Settings
 from bot.store.engine import Store
 from bot.store.schema import prepare
@@ -42,6 +44,7 @@ class Services:
     campaigns: CampaignService | None = None
     background: BackgroundWork = field(default_factory=BackgroundWork)  # work still running after its ack
     target_comms: TargetCommsService | None = None  # /comm upsert; build_services always sets it
+    schedule: ScheduleService | None = None  # scheduled pauses and resumes; None when Comm is not configured
 
     async def aclose(self) -> None:
         await self.capillary.aclose()
@@ -70,6 +73,7 @@ async def build_services(settings: Settings, *, clock: Callable[[], datetime] = 
     capillary = CapillaryClient.from_settings(settings)
     audit = AuditLog(store, clock=clock, secrets=known_secrets(settings))
     comm = CommClient.from_settings(settings) if settings.comm_configured else None
+    campaigns = CampaignService(comm, audit=audit, clock=clock) if comm is not None else None
     return Services(
         settings=settings,
         store=store,
@@ -80,6 +84,8 @@ async def build_services(settings: Settings, *, clock: Callable[[], datetime] = 
         seen_requests=SeenRequests(store, clock=clock),
         clock=clock,
         comm=comm,
-        campaigns=CampaignService(comm, audit=audit, clock=clock) if comm is not None else None,
+        campaigns=campaigns,
         target_comms=TargetCommsService(capillary, audit=audit, zone=settings.tz),
+        schedule=ScheduleService(ScheduledActions(store), campaigns, access, audit, clock=clock)
+        if campaigns is not None else None,
     )

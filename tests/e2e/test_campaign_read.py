@@ -62,13 +62,13 @@ async def test_status_of_a_paused_and_of_a_manual_campaign(cbot: Bot) -> None:
 
 async def test_list_shows_the_teams_campaigns_with_their_buttons(cbot: Bot) -> None:
     text = shown(await ask(cbot, "list"))
-    assert "8 SMS campaigns" in text and "Partner Launch" not in text
+    assert "14 SMS campaigns" in text and "Partner Launch" not in text
     listed = buttons(last_ephemeral(cbot))
-    assert listed.count(("campaign.pause", "Pause", True)) == 3
-    assert listed.count(("campaign.resume", "Resume", True)) == 2
-    assert listed.count(("campaign.status", "Details", False)) == 3
+    assert listed.count(("campaign.pause", "Pause", True)) == 7
+    assert listed.count(("campaign.resume", "Resume", True)) == 3
+    assert listed.count(("campaign.status", "Details", False)) == 4
     paused = shown(await ask(cbot, "list paused"))
-    assert "2 of 8 SMS campaigns" in paused and "Cart Abandonment Nudge" in paused and "Winback" not in paused
+    assert "3 of 14 SMS campaigns" in paused and "Cart Abandonment Nudge" in paused and "Winback" not in paused
 
 
 async def test_a_long_list_is_paged_within_slacks_block_limit(cbot: Bot) -> None:
