@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from slack_bolt.async_app import AsyncApp
 
 from bot.app import build_app, close_app
 from bot.devtools import slack_payloads as payloads
@@ -42,6 +43,7 @@ class Bot:
     sandbox: Sandbox
     services: Services
     http: httpx.AsyncClient
+    app: AsyncApp | None = None
 
     async def post(self, body: str, *, headers: dict[str, str] | None = None) -> httpx.Response:
         return await self.http.post(f"{self.url}/slack/events", content=body,
@@ -103,15 +105,19 @@ def bot_settings(sandbox: Sandbox, slack: SlackEmulator, tmp_path: Path, **extra
 
 
 @contextlib.asynccontextmanager
-async def running_bot(sandbox: Sandbox, tmp_path: Path, **extra: Any) -> AsyncIterator[Bot]:
-    """A bot with settings ``extra`` on top of :func:`bot_settings` (e.g. ``access_policy=None``)."""
-    slack = SlackEmulator()
-    async with slack.serve():
+async def running_bot(sandbox: Sandbox, tmp_path: Path, *, slack: SlackEmulator | None = None,
+                      **extra: Any) -> AsyncIterator[Bot]:
+    """A bot with settings ``extra`` on top of :func:`bot_settings` (e.g. ``access_policy=None``), and a Slack
+    emulator of its own unless given one (several bots given the same one are replicas of one Slack app)."""
+    async with contextlib.AsyncExitStack() as stack:
+        if slack is None:
+            slack = SlackEmulator()
+            await stack.enter_async_context(slack.serve())
         services = await build_services(bot_settings(sandbox, slack, tmp_path, **extra))
         app = build_app(services)
         async with serve_http(app, services, host="127.0.0.1", port=free_port()) as url, \
                 httpx.AsyncClient(timeout=10) as http:
-            yield Bot(url, slack, sandbox, services, http)
+            yield Bot(url, slack, sandbox, services, http, app)
         await close_app(app)
         await services.aclose()
 
