@@ -173,16 +173,27 @@ class AlertJob:
                 return skipped
             if takeover:
                 log.warning("alerts: took the alert lease over from a replica that stopped mid-run")
+            unfinished = True  # until the run ends, well or with an error (the next scheduled run starts over then)
             try:
                 async with Heartbeat(self.lease, self.heartbeat_every) as heartbeat:
                     self.heartbeat = heartbeat
-                    return await self._run()
+                    report = await self._run()
+                unfinished = False
+                return report
+            except Exception:
+                unfinished = False
+                raise
             finally:
                 self.heartbeat = None
-                try:
-                    await asyncio.shield(self.lease.release())
-                except Exception:  # it expires by itself; a waiting replica takes it over then
-                    log.warning("alerts: could not release the alert lease", exc_info=True)
+                await self._let_go(unfinished)
+
+    async def _let_go(self, unfinished: bool) -> None:
+        """Release the lease; a run stopped midway (shutdown) leaves it expired instead, so a replica waiting for it
+        takes the run over as it would after a crash, rather than at its next scheduled run."""
+        try:
+            await asyncio.shield(self.lease.expire() if unfinished else self.lease.release())
+        except Exception:  # it expires by itself; a waiting replica takes it over then
+            log.warning("alerts: could not release the alert lease", exc_info=True)
 
     async def _run(self) -> CycleReport:
         """A cycle, observed in the metrics (its duration, what it left pending) unless it was cancelled."""

@@ -12,8 +12,9 @@ must only take effect while the lease is held.
 
 Leases are short (tens of seconds), so that a crashed holder is replaced quickly: while the work runs, a
 :class:`Heartbeat` renews the lease in a task of its own, and stops (saying so) as soon as a renewal finds it lost.
-A released lease has no row; a row whose time is over means its holder died or stalled without releasing it, which
-``take_over`` (unlike ``acquire``) insists on: a replica that waits for a holder takes over only unfinished work.
+A released lease has no row; a row whose time is over means its holder died or stalled without releasing it (or
+``expire``d it, stopping midway), which ``take_over`` (unlike ``acquire``) insists on: a replica that waits for a
+holder takes over only unfinished work.
 """
 
 from __future__ import annotations
@@ -96,6 +97,14 @@ class Lease:
         """Give the lease up (if it is still ours), so another holder need not wait for it to expire."""
         async with self._store.session() as session, session.begin():
             await session.execute(delete(LeaseRow).where(LeaseRow.name == self.name, LeaseRow.holder == self.holder))
+
+    async def expire(self) -> None:
+        """Give the lease up with its work unfinished (if it is still ours): its row stays, expired, so a holder
+        waiting to ``take_over`` unfinished work does, as after a crash; anyone may ``acquire`` it."""
+        now = self._clock()
+        async with self._store.session() as session, session.begin():
+            await session.execute(update(LeaseRow).where(LeaseRow.name == self.name, LeaseRow.holder == self.holder)
+                                  .values(expires_at=now))
 
     async def held(self) -> bool:
         """Whether we hold the lease and it has not expired."""

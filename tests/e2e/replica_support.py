@@ -57,6 +57,7 @@ class Replica:
             return None
 
         self.alerts.job.lease.release = never_released  # type: ignore[method-assign]
+        self.alerts.job.lease.expire = never_released  # type: ignore[method-assign]
         await self.alerts.stop(grace=0)
 
 

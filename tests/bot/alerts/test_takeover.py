@@ -6,6 +6,7 @@ finished normally is not followed by a second run. Two replicas' stores on one d
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -131,6 +132,7 @@ async def test_a_crashed_holder_is_taken_over_within_the_lease_time(stores: tupl
             return None
 
         crashing.lease.release = never_released  # type: ignore[method-assign]
+        crashing.lease.expire = never_released  # type: ignore[method-assign]
         killed = time.monotonic()
         await first.stop(grace=0)  # its run is cancelled: the heartbeat stops with it
         posted = await recorder.run_ended()
@@ -176,3 +178,34 @@ async def test_a_run_that_ended_normally_is_not_run_again_by_the_waiting_replica
     assert all(report.skipped for _, report in recorder.reports)
     checks = [report for takeover, report in recorder.reports if takeover]
     assert len(checks) >= 2 and checks[-1].held_until is None  # the last check found no holder, and stopped
+
+
+async def test_a_run_stopped_at_shutdown_is_left_to_a_takeover(stores: tuple[Store, Store]) -> None:
+    """A replica stopped (SIGTERM) in the middle of a run leaves its lease expired, not released: a replica waiting
+    for it takes the run over at its next look, as after a crash."""
+    hanging, poster = HangingPoster(), FakePoster()
+    stopping, waiting = job(stores[0], hanging), job(stores[1], poster)
+    ids = await queue(stopping, 2)
+    run = asyncio.create_task(stopping.run_once())
+    await asyncio.wait_for(hanging.called.wait(), 10)
+    run.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await run
+    assert not await stopping.lease.held()
+    report = await waiting.run_once(takeover=True)
+    assert report.posted == 2 and [post.message_ids for post in poster.posts] == [tuple(ids)]
+
+
+async def test_a_run_that_failed_is_left_to_the_next_scheduled_run(stores: tuple[Store, Store]) -> None:
+    failing, waiting = job(stores[0], FakePoster()), job(stores[1], FakePoster())
+    await queue(failing, 1)
+
+    async def broken() -> tuple[str, ...]:
+        raise OSError("the database went away")
+
+    failing.outbox.missing_unreported = broken  # type: ignore[method-assign]
+    with pytest.raises(OSError):
+        await failing.run_once()
+    report = await waiting.run_once(takeover=True)  # released: nothing for a takeover …
+    assert report.skipped and report.held_until is None
+    assert (await waiting.run_once()).posted == 1  # … the next scheduled run posts it

@@ -125,6 +125,15 @@ async def test_take_over_takes_only_a_lease_left_to_expire(stores: tuple[Store, 
     assert not await a.renew() and not await a.take_over()
 
 
+async def test_expire_gives_the_lease_up_for_a_takeover(stores: tuple[Store, Store], clock: Clock) -> None:
+    a, b = leases(stores, clock)
+    assert await a.acquire()
+    await b.expire()  # not b's: nothing happens
+    assert await a.held()
+    await a.expire()  # a stops midway: its work is unfinished
+    assert not await a.held() and await b.take_over()
+
+
 async def test_expiry_says_until_when_whoever_holds_it(stores: tuple[Store, Store], clock: Clock) -> None:
     a, b = leases(stores, clock)
     assert await b.expiry() is None
