@@ -21,6 +21,7 @@ from bot.store.schema import SchemaError
 if TYPE_CHECKING:
     from bot.alerts.importer import ImportReport
     from bot.audit.log import AuditEntry
+    from bot.retention.prune import PruneReport
 
 EXIT_CONFIG = 2
 
@@ -86,6 +87,7 @@ def run(mode: Literal["socket", "http"] | None, port: int | None, host: str) -> 
 
 async def _serve(settings: Settings, mode: Literal["socket", "http"], host: str, port: int) -> None:
     from bot.app import build_app, close_app, start_alerts, start_schedule
+    from bot.retention.prune import start_retention
     from bot.services import build_services
     from bot.serving import run_http, run_socket
 
@@ -97,6 +99,7 @@ async def _serve(settings: Settings, mode: Literal["socket", "http"], host: str,
     app = build_app(services)
     alert_scheduler = start_alerts(services, app.client)  # None, and a log line, when ALERT_CHANNEL is unset
     schedule_runner = start_schedule(services, app.client)  # None, and a log line, when Comm is not configured
+    retention = start_retention(settings, services.store, clock=services.clock)  # alerts on or off
     try:
         if mode == "socket":
             assert settings.slack_app_token is not None
@@ -107,6 +110,7 @@ async def _serve(settings: Settings, mode: Literal["socket", "http"], host: str,
     finally:
         if schedule_runner is not None:
             await schedule_runner.stop()
+        await retention.stop()
         if alert_scheduler is not None:
             await alert_scheduler.stop()
         await close_app(app)
@@ -192,6 +196,27 @@ def db_check() -> None:
     state = _run(inspect_schema(settings.database_url))
     click.echo(state.describe())
     sys.exit(0 if state.ok else 1)
+
+
+@db.command("prune")
+def db_prune() -> None:
+    """Delete now what is past its retention (RETENTION_DAYS), as the running bot does every hour."""
+    settings = _settings()
+    report = _run(_prune(settings))
+    click.echo(report.summary())
+
+
+async def _prune(settings: Settings) -> PruneReport:
+    from bot.retention.prune import Retention
+    from bot.store.engine import Store
+    from bot.store.schema import prepare
+
+    store = Store(settings.database_url)
+    try:
+        await prepare(store, auto_upgrade=settings.db_auto_upgrade)
+        return await Retention.from_settings(settings, store).run_once()
+    finally:
+        await store.close()
 
 
 @main.command()

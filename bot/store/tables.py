@@ -25,7 +25,7 @@ class ResendClaim(Base):
     state: Mapped[str] = mapped_column(String(16))  # pending | resent | failed | uncertain
     user_id: Mapped[str] = mapped_column(String(32))
     user_name: Mapped[str] = mapped_column(String(128))
-    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)  # indexed for pruning (bot/retention/)
     org_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     resent_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=1)
@@ -78,7 +78,7 @@ class AlertItem(Base):
     slack_channel: Mapped[str | None] = mapped_column(String(32), nullable=True)
     slack_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)  # the post that shows the item
     in_thread: Mapped[bool] = mapped_column(default=False)
-    posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)  # for pruning
     claimed_by: Mapped[str | None] = mapped_column(String(HOLDER), nullable=True)  # the run that will post it
     resent_by: Mapped[str | None] = mapped_column(String(32), nullable=True)  # Slack user id
     resent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
