@@ -14,6 +14,7 @@ from http import HTTPStatus
 from typing import Any, cast
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from sqlalchemy import text
@@ -43,6 +44,9 @@ class Limits:
     header_seconds: float = 5.0  # request line and headers, from the connection (or the previous answer) on
     body_seconds: float = 5.0  # the body, from the end of the headers on; 408 after
     max_connections: int = 256  # connections beyond are closed at once
+    # One address may hold at most this many, so one slow client cannot take every connection. Behind a proxy
+    # (as the README advises) every connection comes from the proxy: raise it there, and let the proxy limit.
+    max_per_client: int = 64
 
 
 class _Connections:
@@ -52,6 +56,8 @@ class _Connections:
         self.limits = limits
         self.protocol_factory: Callable[[], asyncio.Protocol] | None = None  # aiohttp's, once the runner is set up
         self._open: dict[asyncio.BaseTransport, _Guarded] = {}
+        self._per_client: dict[str, int] = {}
+        self._capped: set[str] = set()
         self._full = False
 
     def __call__(self) -> asyncio.Protocol:
@@ -63,15 +69,36 @@ class _Connections:
                 log.warning("%d connections are open: closing new ones until some end", len(self._open))
                 self._full = True
             return False
+        client = _client_of(transport)
+        held = self._per_client.get(client, 0)
+        if held >= self.limits.max_per_client:
+            if client not in self._capped:  # one line per burst, not one per connection
+                log.warning("%s holds %d connections: closing its new ones until some end", client, held)
+                self._capped.add(client)
+            return False
+        self._per_client[client] = held + 1
         self._open[transport] = guard
         return True
 
     def forget(self, transport: asyncio.BaseTransport | None) -> None:
         if transport is not None and self._open.pop(transport, None) is not None:
             self._full = self._full and len(self._open) >= self.limits.max_connections
+            client = _client_of(transport)
+            left = self._per_client.get(client, 1) - 1
+            if left > 0:
+                self._per_client[client] = left
+            else:
+                self._per_client.pop(client, None)
+            if left < self.limits.max_per_client:
+                self._capped.discard(client)
 
     def guard_of(self, transport: asyncio.BaseTransport | None) -> _Guarded | None:
         return self._open.get(transport) if transport is not None else None
+
+
+def _client_of(transport: asyncio.BaseTransport) -> str:
+    peer = transport.get_extra_info("peername")
+    return str(peer[0]) if isinstance(peer, tuple) and peer else "unknown"
 
 
 class _Guarded(asyncio.Protocol):
@@ -238,10 +265,31 @@ def _closing(status: int, what: str) -> web.Response:
     return response
 
 
+class _MalformedHttpInOneLine(logging.Filter):
+    """aiohttp logs every request it cannot parse (a NUL in a header, two Content-Lengths…) as an ERROR with a
+    traceback, before any signature could be checked: anyone could fill the log. It already answered 400, so
+    one INFO line is all such a request is worth."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg, record.args = "refused a malformed HTTP request (400): %s", (type(error).__name__,)
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def _quiet_malformed_requests() -> None:
+    server_log = logging.getLogger("aiohttp.server")
+    if not any(isinstance(existing, _MalformedHttpInOneLine) for existing in server_log.filters):
+        server_log.addFilter(_MalformedHttpInOneLine())
+
+
 @contextlib.asynccontextmanager
 async def serve_http(app: AsyncApp, services: Services, *, host: str, port: int,
                      limits: Limits | None = None) -> AsyncIterator[str]:
     limits = limits or Limits()
+    _quiet_malformed_requests()
     connections = _Connections(limits)
     runner = web.AppRunner(http_app(app, services, limits=limits, connections=connections), access_log=None,
                            handle_signals=False, lingering_time=1.0)

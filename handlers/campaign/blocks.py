@@ -31,6 +31,7 @@ from bot.campaigns.plan import (
 from bot.campaigns.service import CampaignList, ChangeStatus, StopOutcome, ToggleOutcome
 from bot.vendors.comm.models import Campaign, PlannerData, SendKind
 from handlers.campaign.values import toggle_value
+from handlers.middleware.payloads import NotUnderstood, json_object
 from handlers.ui.formatting import Block, button, code, confirm_dialog, context, escape, mention, section, slack_date
 
 PAUSE, RESUME, STOP, STATUS = "campaign.pause", "campaign.resume", "campaign.stop", "campaign.status"
@@ -213,10 +214,13 @@ def page_value(page: int, wanted: str | None) -> str:
 
 def read_page_value(value: str) -> tuple[int, str | None]:
     try:
-        data = json.loads(value)
-        return max(int(data["p"]), 1), str(data["f"]) or None
-    except (ValueError, KeyError, TypeError):
+        data = json_object(value, "a page button's value")
+    except NotUnderstood:
         return 1, None
+    page, wanted = data.get("p"), data.get("f")
+    if not isinstance(page, int) or isinstance(page, bool) or not isinstance(wanted, str):
+        return 1, None
+    return min(max(page, 1), 10_000), wanted[:200] or None
 
 
 def _send_type(campaign: Campaign) -> str:

@@ -148,13 +148,19 @@ class CampaignListeners:
             await call.reply(ui.problem_reply(NOT_CONFIGURED.removeprefix(":warning: ")))
         return self.campaigns
 
+    async def bad_button(self, call: Call, action: str, value: str) -> None:
+        """A button value the bot never made (forged, or mangled): refused in words, audited like a bad command."""
+        await call.reply(ui.problem_reply("That button carries no valid campaign id; run the command again."))
+        await self.services.audit.record(action, AuditOutcome.INVALID, call.actor, arguments={"value": value[:200]},
+                                         error="not a button value the bot made", attempt_id=call.attempt_id)
+
     async def clicked_campaign(self, call: Call, value: str) -> tuple[CampaignService, str] | None:
         """The service and the campaign id the button carries, or None once the person has been answered."""
         campaigns = await self.clicked(call)
         if campaigns is None:
             return None
         if not is_uuid(value):
-            await _bad_button(call)
+            await self.bad_button(call, "campaign.status", value)
             return None
         return campaigns, value
 
@@ -164,7 +170,7 @@ class CampaignListeners:
             return
         found = read_toggle_value(value)  # the campaign, and what the button was made against
         if found is None:
-            await _bad_button(call)
+            await self.bad_button(call, f"campaign.{op.value}", value)
             return
         campaign_id, basis = found
 
@@ -181,14 +187,12 @@ class CampaignListeners:
             return
         campaign_id, _, send_id = value.partition("/")
         if not (is_uuid(campaign_id) and is_uuid(send_id)):
-            await _bad_button(call)
+            await self.bad_button(call, "campaign.stop", value)
             return
         outcome = await campaigns.stop(campaign_id, send_id, call.actor, attempt_id=call.attempt_id)
         await call.reply(ui.stop_reply(outcome))
 
 
-async def _bad_button(call: Call) -> None:
-    await call.reply(ui.problem_reply("That button carries no valid campaign id; run the command again."))
 
 
 def register(app: Listeners, services: Services) -> None:

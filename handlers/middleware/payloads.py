@@ -437,7 +437,9 @@ def _too_deep(value: Any) -> bool:
     return False
 
 
-def _json_object(text: str, what: str) -> dict[str, Any]:
+def json_object(text: str, what: str) -> dict[str, Any]:
+    """``text`` as a JSON object, by the edge's rules (no NaN or Infinity, at most MAX_DEPTH levels); else
+    NotUnderstood naming ``what``. For JSON that rides inside a payload: private_metadata, button values."""
     try:
         value = json.loads(text, parse_constant=_refuse_constant)
     except NotUnderstood:
@@ -462,7 +464,7 @@ def decode(raw: bytes, content_type: str | None) -> dict[str, Any]:
         raise NotUnderstood("an empty body")
     media = (content_type or "").split(";")[0].strip().lower()
     if media == "application/json" or text.startswith("{"):
-        return _json_object(text, "the body")
+        return json_object(text, "the body")
     if media not in ("", "application/x-www-form-urlencoded"):
         raise NotUnderstood(f"content type {media[:60]!r}")
     try:
@@ -476,7 +478,7 @@ def decode(raw: bytes, content_type: str | None) -> dict[str, Any]:
     if "payload" in form:
         if len(form) != 1:
             raise NotUnderstood("a payload beside other form fields")
-        return _json_object(form["payload"], "the payload")
+        return json_object(form["payload"], "the payload")
     return form
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 MAX_SKEW_SECONDS = 5 * 60
 TIMESTAMP_HEADER = "x-slack-request-timestamp"
 SIGNATURE_HEADER = "x-slack-signature"
-_TIMESTAMP = re.compile(r"[0-9]{1,12}")  # seconds since 1970: 10 digits until the year 2286
+_TIMESTAMP = re.compile(r"[1-9][0-9]{0,11}")  # seconds since 1970 as Slack writes them: no sign, no leading zero
 _SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
 
 
@@ -41,9 +41,10 @@ def check(secret: str, headers: Iterable[tuple[str, str]], body: bytes,
         return "a timestamp more than 5 minutes off"
     if not signature:
         return "no signature"
-    if not _SIGNATURE.fullmatch(signature.lower()):
+    # Exactly as Slack writes it (lowercase hex): a second spelling of one signature would pass as a new request.
+    if not _SIGNATURE.fullmatch(signature):
         return "a malformed signature"
     expected = hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(f"v0={expected}", signature.lower()):
+    if not hmac.compare_digest(f"v0={expected}", signature):
         return "a wrong signature"
     return None

@@ -4,6 +4,8 @@ workspaces and apps get 403; Socket Mode requests pass the same checks."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import time
@@ -16,7 +18,7 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 
 from bot.devtools import slack_payloads as payloads
 from bot.serving import socket_mode_listener
-from tests.e2e.conftest import ALICE, CHANNEL, Bot
+from tests.e2e.conftest import ALICE, CHANNEL, SIGNING_SECRET, Bot
 from tests.e2e.edge_support import (
     SEED,
     assert_nothing_happened,
@@ -311,3 +313,21 @@ async def test_socket_mode_envelopes_pass_the_same_checks(bot: Bot, caplog: pyte
     usage = dict(parse_qsl(command_body(bot, "help"), keep_blank_values=True))
     answer = await envelope(usage)
     assert answer.payload is not None and "Usage" in answer.payload["text"]
+
+
+async def test_a_second_spelling_of_a_signature_or_timestamp_is_refused(bot: Bot) -> None:
+    """An uppercase signature, or a timestamp with a leading zero, would otherwise pass the replay guard as a new
+    request: only Slack's own spelling is admitted."""
+    body = payloads.slash_command("/resend", "help", user_id=ALICE[0], user_name=ALICE[1], channel_id=CHANNEL,
+                                  response_url=bot.slack.new_response_url(channel_id=CHANNEL, user_id=ALICE[0]),
+                                  trigger_id=bot.slack.new_trigger_id())
+    headers = payloads.sign(body, SIGNING_SECRET)
+    upper = {**headers, "X-Slack-Signature": headers["X-Slack-Signature"].upper()}
+    assert (await bot.post(body, headers=upper)).status_code == 401
+    mixed = {**headers, "X-Slack-Signature": "v0=" + headers["X-Slack-Signature"][3:].upper()}
+    assert (await bot.post(body, headers=mixed)).status_code == 401
+    stamp = "0" + headers["X-Slack-Request-Timestamp"]  # correctly signed, in a second spelling
+    digest = hmac.new(SIGNING_SECRET.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
+    padded = {**headers, "X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest}"}
+    assert (await bot.post(body, headers=padded)).status_code == 401
+    assert (await bot.post(body, headers=headers)).status_code == 200

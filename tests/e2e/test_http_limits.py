@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -29,9 +30,11 @@ async def tight(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[Bot]:
 
 
 @contextlib.asynccontextmanager
-async def connection(bot: Bot) -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+async def connection(bot: Bot, source: str | None = None,
+                     ) -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
     address = urlsplit(bot.url)
-    reader, writer = await asyncio.open_connection(address.hostname, address.port)
+    reader, writer = await asyncio.open_connection(address.hostname, address.port,
+                                                   local_addr=(source, 0) if source else None)
     try:
         yield reader, writer
     finally:
@@ -104,3 +107,29 @@ async def test_connections_beyond_the_cap_are_closed_at_once_and_slack_still_get
         except httpx.TransportError:
             await asyncio.sleep(0.02)
     assert response.status_code == 200 and "Usage" in response.text
+
+
+async def test_one_client_cannot_take_every_connection(sandbox: Sandbox, tmp_path: Path) -> None:
+    limits = Limits(header_seconds=5.0, body_seconds=1.0, max_connections=8, max_per_client=3)
+    async with running_bot(sandbox, tmp_path, limits=limits) as bot, contextlib.AsyncExitStack() as held:
+        for _ in range(limits.max_per_client):  # a slow client from 127.0.0.2 sends nothing
+            await held.enter_async_context(connection(bot, source="127.0.0.2"))
+        async with connection(bot, source="127.0.0.2") as (reader, _writer):
+            received, took = await closed_after(reader, 5)
+        assert received == b"" and took < 0.5  # its next one is closed on arrival
+        response = await bot.command("/resend", "help")  # everyone else (127.0.0.1) still gets through
+        assert response.status_code == 200 and "Usage" in response.text
+
+
+async def test_a_malformed_http_request_is_one_line_not_a_traceback(tight: Bot,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    bad = [b"X-A: a\x00b\r\nContent-Length: 0\r\n\r\n", b"Content-Length: 1\r\nContent-Length: 2\r\n\r\nx",
+           b"Content-Length: -1\r\n\r\n", b"Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n"]
+    with caplog.at_level(logging.DEBUG):
+        for extra in bad:
+            async with connection(tight) as (reader, writer):
+                writer.write(HEAD + extra)
+                received, _ = await closed_after(reader, 5)
+            assert received.split(b" ", 2)[1] == b"400"
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR or record.exc_info]
+    assert sum("refused a malformed HTTP request" in record.getMessage() for record in caplog.records) == len(bad)
