@@ -141,3 +141,12 @@ async def bot(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[Bot]:
 
 def stale_headers(body: str) -> dict[str, str]:
     return payloads.sign(body, SIGNING_SECRET, timestamp=int(time.time()) - 6 * 60)
+
+
+@pytest.fixture
+async def cbot(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[Bot]:
+    """A bot that also reaches Comm, with the campaign tests' policy (tests/e2e/campaign_support.py)."""
+    from tests.e2e.campaign_support import campaign_bot  # it builds on this module: imported when used
+
+    async with campaign_bot(sandbox, tmp_path) as running:
+        yield running

@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
-from tests.conftest import Sandbox
 from tests.e2e.campaign_support import (
     BOB,
     IDS,
     ask,
     buttons,
-    campaign_bot,
     click,
     last_ephemeral,
     puts,
     shown,
 )
 from tests.e2e.conftest import Bot
-
-
-@pytest.fixture
-async def cbot(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[Bot]:
-    async with campaign_bot(sandbox, tmp_path) as running:
-        yield running
 
 
 @pytest.mark.parametrize(("text", "says"), [

@@ -9,19 +9,15 @@ read with only the flags changed.
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.devtools.sandbox import drift
-from tests.conftest import Sandbox
 from tests.e2e.campaign_support import (
     IDS,
     ask,
     buttons,
-    campaign_bot,
     click,
     last_ephemeral,
     puts,
@@ -35,10 +31,6 @@ NESTED = ("meta", "planner_data", "multistep_data", "is_active")
 STEPS = ("meta", "multistep_data", "is_active")
 
 
-@pytest.fixture
-async def cbot(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[Bot]:
-    async with campaign_bot(sandbox, tmp_path) as running:
-        yield running
 
 
 def except_flags(body: dict[str, Any], *paths: tuple[str, ...]) -> dict[str, Any]:
