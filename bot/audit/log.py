@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.actor import Actor
 from bot.audit.throttle import DenialThrottle
@@ -141,6 +142,35 @@ class AuditLog:
 
         Never raises: a failed audit write must not hide from the user what the vendor already did.
         """
+        row = self.row(action, outcome, actor, arguments=arguments, error=error, error_code=error_code, org_id=org_id,
+                       communication_id=communication_id, resent_id=resent_id, campaign_id=campaign_id,
+                       request_id=request_id, latency_ms=latency_ms, attempt_id=attempt_id)
+        try:
+            await self._store.write(lambda session: write_rows(session, [row]))
+        except Exception as failure:  # the log line is then the only trace: make it complete
+            self.lost(row, failure)
+            return False
+        return True
+
+    def row(
+        self,
+        action: str,
+        outcome: AuditOutcome,
+        actor: Actor,
+        *,
+        arguments: Mapping[str, Any] | None = None,
+        error: VendorError | BaseException | str | None = None,
+        error_code: str | None = None,
+        org_id: int | None = None,
+        communication_id: str | int | None = None,
+        resent_id: str | int | None = None,
+        campaign_id: str | int | None = None,
+        request_id: str | None = None,
+        latency_ms: float | None = None,
+        attempt_id: str | None = None,
+    ) -> dict[str, Any]:
+        """The column values of one row, redacted and clipped, for :func:`write_rows` (in a transaction of the
+        caller's, e.g. with the change it records); the outcome is noted into the request being served."""
         note_outcome(METRIC_OUTCOME.get(outcome, "error"))
         text: str | None = None
         if isinstance(error, VendorError):
@@ -150,25 +180,23 @@ class AuditLog:
             text, error_code = f"{type(error).__name__}: {error}", error_code or type(error).__name__
         elif error is not None:
             text = error
-        row = AuditRecord(
-            at=self._clock(), user_id=actor.user_id[:32], user_name=actor.user_name[:128],
-            team_id=actor.team_id, channel_id=actor.channel_id, action=action[:64], outcome=str(outcome),
-            arguments=self._redact(json.dumps(_clipped(arguments or {}), ensure_ascii=False, default=str)),
-            error_code=error_code[:64] if error_code else None,
-            error=self._redact(text)[:MAX_ERROR] if text else None,
-            org_id=org_id, communication_id=_text(communication_id), resent_id=_text(resent_id),
-            campaign_id=_text(campaign_id), request_id=request_id[:128] if request_id else None,
-            latency_ms=round(latency_ms) if latency_ms is not None else None, attempt_id=attempt_id,
-        )
-        try:
-            async with self._store.session() as session, session.begin():
-                session.add(row)
-        except Exception as failure:  # the log line is then the only trace: make it complete
-            log.error("could not write the audit row (%s): %s %s by %s, arguments %s, ids %s/%s/%s",
-                      type(failure).__name__, action, outcome, actor.user_id, row.arguments,
-                      row.communication_id, row.resent_id, row.campaign_id)
-            return False
-        return True
+        return {
+            "at": self._clock(), "user_id": actor.user_id[:32], "user_name": actor.user_name[:128],
+            "team_id": actor.team_id, "channel_id": actor.channel_id, "action": action[:64], "outcome": str(outcome),
+            "arguments": self._redact(json.dumps(_clipped(arguments or {}), ensure_ascii=False, default=str)),
+            "error_code": error_code[:64] if error_code else None,
+            "error": self._redact(text)[:MAX_ERROR] if text else None,
+            "org_id": org_id, "communication_id": _text(communication_id), "resent_id": _text(resent_id),
+            "campaign_id": _text(campaign_id), "request_id": request_id[:128] if request_id else None,
+            "latency_ms": round(latency_ms) if latency_ms is not None else None, "attempt_id": attempt_id,
+        }
+
+    @staticmethod
+    def lost(row: Mapping[str, Any], failure: BaseException) -> None:
+        """The one trace of a row the store refused: an ERROR line with its gist."""
+        log.error("could not write the audit row (%s): %s %s by %s, arguments %s, ids %s/%s/%s",
+                  type(failure).__name__, row["action"], row["outcome"], row["user_id"], row["arguments"],
+                  row["communication_id"], row["resent_id"], row["campaign_id"])
 
     def _redact(self, text: str) -> str:
         return redact(text, self._secrets)
@@ -227,6 +255,12 @@ class AuditLog:
             if where is None or where(entry):
                 return entry
         return None
+
+
+async def write_rows(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert audit rows made by :meth:`AuditLog.row`, in ``session``'s transaction."""
+    if rows:
+        await session.execute(AuditRecord.__table__.insert(), list(rows))
 
 
 def _clipped(arguments: Mapping[str, Any]) -> dict[str, Any]:
