@@ -16,6 +16,7 @@ from bot.logs import known_secrets
 from bot.resend.service import ResendService
 from bot.settings import Settings
 from bot.store.engine import Store
+from bot.store.rate_slices import StoreLedger
 from bot.store.schema import prepare
 from bot.target_comms.service import TargetCommsService
 from bot.vendors.capillary import CapillaryClient
@@ -67,7 +68,8 @@ async def build_services(settings: Settings, *, clock: Callable[[], datetime] = 
         raise
     if upgraded is not None and upgraded.changed:
         log.info("database: %s", upgraded.describe())
-    capillary = CapillaryClient.from_settings(settings)
+    # The rate limit's send times are taken from the store, so replicas sharing it share the limit.
+    capillary = CapillaryClient.from_settings(settings, ledger=StoreLedger(store))
     audit = AuditLog(store, clock=clock, secrets=known_secrets(settings))
     comm = CommClient.from_settings(settings) if settings.comm_configured else None
     return Services(

@@ -22,7 +22,7 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.actor import Actor
@@ -260,7 +260,7 @@ class AuditLog:
 async def write_rows(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert audit rows made by :meth:`AuditLog.row`, in ``session``'s transaction."""
     if rows:
-        await session.execute(AuditRecord.__table__.insert(), list(rows))
+        await session.execute(insert(AuditRecord), list(rows))
 
 
 def _clipped(arguments: Mapping[str, Any]) -> dict[str, Any]:
