@@ -43,7 +43,8 @@ EARLY = 0.01  # a call may go this much before its grid point (the event loop's 
 LATE = 0.2  # ... and this much after it; later, the point is given up
 SLICE_SECONDS = 0.05  # grid points are kept in the ledger in slices about this long (at least one point each)
 HORIZON = 1.0  # points are taken at most this far ahead (or two points ahead, at a slow rate)
-MAX_BURST = 5  # calls that may go at once when the limit is idle: one per 50 of the limit, at most this many
+BURST_SHARE = 20  # calls that may go at once when the limit is idle: one per this many of the limit ...
+MIN_BURST, MAX_BURST = 2, 10  # ... and at least, at most this many
 PRUNE_EVERY = PERIOD
 
 
@@ -135,9 +136,9 @@ class RateLimiter:
             raise ValueError("limit must be at least 1")
         if margin <= EARLY + LATE:
             raise ValueError(f"margin must be more than {EARLY + LATE:g} s")
-        burst = min(MAX_BURST, limit // 50) if burst is None else burst
+        burst = max(MIN_BURST, min(MAX_BURST, limit // BURST_SHARE)) if burst is None else burst
         if burst < 2 or 2 * (2 * burst - 1) > limit:
-            burst = 0  # too small a limit to set points aside
+            burst = 0  # too small a limit to set points aside: every call on the main grid
         self.limit = limit
         self.name = name
         self.period = period

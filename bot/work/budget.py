@@ -31,11 +31,15 @@ class Busy:
         """One mrkdwn line for the person."""
         yours = f"{self.mine} of yours {'is' if self.mine == 1 else 'are'} still running"
         if self.per_user:
-            why = f"you may have {self.limit} calls waiting at once and asked for {self.asked} more"
+            why = f"you may have {_calls(self.limit)} pending at once and asked for {self.asked} more"
         else:
-            why = f"the bot has {self.total} calls waiting, as many as it takes on"
+            why = f"the bot has {_calls(self.total)} pending and takes on at most {self.limit}"
         return (f":hourglass: Busy: {yours} ({why}); try again in {wait_words(self.retry_after)}. "
                 "Nothing was sent.")
+
+
+def _calls(count: int) -> str:
+    return f"{count} call" if count == 1 else f"{count} calls"
 
 
 def wait_words(seconds: float) -> str:

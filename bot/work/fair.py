@@ -60,12 +60,16 @@ def claiming(who: Claimant) -> Iterator[None]:
 
 
 class FairQueue(Generic[T]):
-    """Items waiting per claimant. :meth:`pop` takes the next one fairly: the first lane that has one, and in it
-    the user served longest ago (a user moves to the back of the lane's order each time one of theirs is taken)."""
+    """Items waiting per claimant. :meth:`pop` takes the next one fairly: from the first lane that has one, the
+    claimant whose turn came longest ago (or never); ties go to whoever waited first. A turn taken without waiting
+    counts too (:meth:`served`)."""
 
-    def __init__(self) -> None:
-        self._lanes: dict[Lane, OrderedDict[str, deque[T]]] = {lane: OrderedDict() for lane in Lane}
+    def __init__(self, remember: int = 10_000) -> None:
+        self._lanes: dict[Lane, dict[str, deque[T]]] = {lane: {} for lane in Lane}
         self._count = 0
+        self._turns = 0
+        self._last: OrderedDict[Claimant, int] = OrderedDict()  # each claimant's latest turn, oldest first
+        self._remember = remember
 
     def __len__(self) -> int:
         return self._count
@@ -89,19 +93,28 @@ class FairQueue(Generic[T]):
         queue = self._lanes[who.lane].get(who.user)
         return len(queue) if queue is not None else 0
 
+    def served(self, who: Claimant) -> None:
+        """``who`` had a turn now."""
+        self._turns += 1
+        self._last[who] = self._turns
+        self._last.move_to_end(who)
+        if len(self._last) > self._remember:
+            self._last.popitem(last=False)
+
     def pop(self, eligible: Callable[[Claimant], bool] = lambda _who: True) -> tuple[Claimant, T] | None:
-        """The next item of a claimant ``eligible`` accepts, taken off the queue; None when there is none."""
+        """The next item of a claimant ``eligible`` accepts, taken off the queue (its turn noted); None when there is
+        none."""
         for lane, users in self._lanes.items():
-            for user in users:
-                who = Claimant(lane, user)
-                if not eligible(who):
-                    continue
-                queue = users[user]
-                item = queue.popleft()
-                self._count -= 1
-                if queue:
-                    users.move_to_end(user)
-                else:
-                    del users[user]
-                return who, item
+            candidates = [Claimant(lane, user) for user in users]
+            chosen = min((who for who in candidates if eligible(who)), key=lambda who: self._last.get(who, 0),
+                         default=None)
+            if chosen is None:
+                continue
+            queue = users[chosen.user]
+            item = queue.popleft()
+            self._count -= 1
+            if not queue:
+                del users[chosen.user]
+            self.served(chosen)
+            return chosen, item
         return None

@@ -57,6 +57,7 @@ class Turns:
     async def _acquire(self, who: Claimant) -> None:
         if self._free > 0 and not self._waiting.waiting(who) and self._room(who):
             self._start(who)
+            self._waiting.served(who)
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.push(who, future)

@@ -61,7 +61,8 @@ class CommClient:
     def from_settings(cls, settings: Settings, **kwargs: Any) -> CommClient:
         if settings.comm_api_token is None:
             raise ValueError("COMM_API_TOKEN is not set")
-        options: dict[str, Any] = {"timeout": settings.comm_timeout_seconds, **kwargs}
+        options: dict[str, Any] = {"timeout": settings.comm_timeout_seconds,
+                                   "rate_limit_per_minute": settings.comm_rate_limit_per_minute, **kwargs}
         return cls(settings.comm_api_url, settings.comm_api_token, **options)
 
     async def aclose(self) -> None:
