@@ -18,10 +18,12 @@ from bot.schedule.actions import ScheduledActions
 from bot.schedule.service import ScheduleService
 from bot.settings import Settings
 from bot.store.engine import Store
+from bot.store.rate_slices import StoreLedger
 from bot.store.schema import prepare
 from bot.target_comms.service import TargetCommsService
 from bot.vendors.capillary import CapillaryClient
 from bot.vendors.comm import CommClient
+from bot.work import Budget, Turns
 
 log = logging.getLogger("commops.store")
 
@@ -45,6 +47,8 @@ class Services:
     background: BackgroundWork = field(default_factory=BackgroundWork)  # work still running after its ack
     target_comms: TargetCommsService | None = None  # /comm upsert; build_services always sets it
     schedule: ScheduleService | None = None  # scheduled pauses and resumes; None when Comm is not configured
+    turns: Turns = field(default_factory=Turns)  # the vendor workers, shared fairly (bot/work/turns.py)
+    budget: Budget = field(default_factory=Budget)  # the bound on vendor work accepted (bot/work/budget.py)
 
     async def aclose(self) -> None:
         await self.capillary.aclose()
@@ -70,15 +74,25 @@ async def build_services(settings: Settings, *, clock: Callable[[], datetime] = 
         raise
     if upgraded is not None and upgraded.changed:
         log.info("database: %s", upgraded.describe())
-    capillary = CapillaryClient.from_settings(settings)
+    # The rate limit's send times are taken from the store, so replicas sharing it share the limit.
+    capillary = CapillaryClient.from_settings(settings, ledger=StoreLedger(store))
     audit = AuditLog(store, clock=clock, secrets=known_secrets(settings))
     comm = CommClient.from_settings(settings) if settings.comm_configured else None
     campaigns = CampaignService(comm, audit=audit, clock=clock) if comm is not None else None
+    turns = Turns()
+
+    def pace(one_user: bool) -> float:
+        """Calls a second the bot gets through (for one user), for "try again in …": the rate limit's pace, or
+        the workers' if they are the slower."""
+        workers = turns.calls_per_second(one_user=one_user)
+        limit = capillary.limiter.calls_per_second
+        return min(workers, limit) if workers else limit
+
     return Services(
         settings=settings,
         store=store,
         capillary=capillary,
-        resend=ResendService(capillary, store, audit=audit, clock=clock),
+        resend=ResendService(capillary, store, audit=audit, clock=clock, turns=turns),
         access=access,
         audit=audit,
         seen_requests=SeenRequests(store, clock=clock),
@@ -88,4 +102,6 @@ async def build_services(settings: Settings, *, clock: Callable[[], datetime] = 
         target_comms=TargetCommsService(capillary, audit=audit, zone=settings.tz),
         schedule=ScheduleService(ScheduledActions(store), campaigns, access, audit, clock=clock)
         if campaigns is not None else None,
+        turns=turns,
+        budget=Budget(settings.max_pending_calls, settings.max_pending_calls_per_user, rate=pace),
     )

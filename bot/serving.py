@@ -246,8 +246,8 @@ async def readiness(services: Services, socket_connected: Connected | None = Non
 async def _store_problem(services: Services) -> str | None:
     """None when the store answers ``SELECT 1`` in time, else the failure's name."""
     async def ask() -> None:
-        async with services.store.session() as session:
-            await session.execute(text("SELECT 1"))
+        async with services.store.probe() as connection:  # its own connection: never behind the bot's work
+            await connection.execute(text("SELECT 1"))
 
     try:
         await asyncio.wait_for(ask(), PROBE_TIMEOUT)

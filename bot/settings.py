@@ -55,12 +55,17 @@ class Settings(BaseSettings):
     comm_api_url: str = "https://api.comm.com/api"
     comm_api_token: SecretStr | None = None
     comm_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    comm_rate_limit_per_minute: int = Field(default=60, ge=1, le=100_000)
 
     alert_channel: str | None = None
     alert_interval_seconds: int = Field(default=300, ge=1, le=86_400)
     alert_watchlist: Path | None = None
     alert_statuses: Annotated[tuple[str, ...], NoDecode] = DEFAULT_ALERT_STATUSES
     alert_lookback_hours: int = Field(default=24, ge=1, le=24 * 90)
+
+    # Vendor calls (one per /resend id) accepted and not finished: beyond these a request is answered "busy".
+    max_pending_calls: int = Field(default=1000, ge=1, le=1_000_000)
+    max_pending_calls_per_user: int = Field(default=100, ge=1, le=1_000_000)
 
     database_url: str = "sqlite+aiosqlite:///commops.db"
     db_auto_upgrade: bool = True  # commops run applies pending migrations at start (bot/store/schema.py)

@@ -14,9 +14,11 @@ over again.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.alerts.domain import Candidate, DigestItem, PostedItem, newest_first
 from bot.store.engine import Store
@@ -139,6 +141,27 @@ class Outbox:
 
     async def record_resend(self, message_id: int, *, user_id: str, at: datetime, resent_id: int | None,
                             error: str | None) -> None:
-        async with self._store.session() as session, session.begin():
-            await session.execute(update(AlertItem).where(AlertItem.message_id == message_id).values(
-                resent_by=user_id, resent_at=at, resent_id=resent_id, resend_error=error))
+        await self.record_resends([Resent(message_id, user_id, at, resent_id, error)])
+
+    async def record_resends(self, resends: Sequence[Resent]) -> None:
+        """Who resent each item, when, and as which id (or why it failed), in one transaction."""
+        if not resends:
+            return
+
+        async def write(session: AsyncSession) -> None:
+            for item in resends:
+                await session.execute(update(AlertItem).where(AlertItem.message_id == item.message_id).values(
+                    resent_by=item.user_id, resent_at=item.at, resent_id=item.resent_id, resend_error=item.error))
+
+        await self._store.write(write)
+
+
+@dataclass(frozen=True)
+class Resent:
+    """An alert item's resend, as the digest shows it."""
+
+    message_id: int
+    user_id: str
+    at: datetime
+    resent_id: int | None
+    error: str | None

@@ -22,7 +22,8 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.actor import Actor
 from bot.audit.throttle import DenialThrottle
@@ -31,6 +32,7 @@ from bot.observability.context import note_outcome
 from bot.store.engine import Store
 from bot.store.tables import AuditRecord
 from bot.vendors.errors import VendorError
+from bot.work import Busy
 
 log = logging.getLogger("commops.audit")
 
@@ -43,6 +45,7 @@ class AuditOutcome(enum.StrEnum):
     DENIED = "denied"  # the access policy said no; nothing was called
     INVALID = "invalid"  # the request did not make sense (bad ids, unknown sub-command); nothing was called
     DUPLICATE = "duplicate"  # refused by a guard (resent recently); nothing was called
+    BUSY = "busy"  # refused because the bot had as much pending work as it takes on; nothing was called
     VENDOR_ERROR = "vendor_error"  # the vendor answered with an error, or not at all (error_code says which)
     ERROR = "error"  # our own failure
 
@@ -51,7 +54,8 @@ class AuditOutcome(enum.StrEnum):
 # request refused for what it asked (bad input, a guard) is invalid; any failure, the vendor's or ours, an error.
 METRIC_OUTCOME = {
     AuditOutcome.OK: "ok", AuditOutcome.DENIED: "denied", AuditOutcome.INVALID: "invalid",
-    AuditOutcome.DUPLICATE: "invalid", AuditOutcome.VENDOR_ERROR: "error", AuditOutcome.ERROR: "error",
+    AuditOutcome.DUPLICATE: "invalid", AuditOutcome.BUSY: "busy", AuditOutcome.VENDOR_ERROR: "error",
+    AuditOutcome.ERROR: "error",
 }
 
 
@@ -90,6 +94,11 @@ class AuditEntry:
         return cls(arguments=arguments if isinstance(arguments, dict) else {"value": arguments}, **values)
 
 
+def note(outcome: AuditOutcome) -> None:
+    """Note ``outcome`` into the request being served (what it counts as in the metrics)."""
+    note_outcome(METRIC_OUTCOME.get(outcome, "error"))
+
+
 def new_attempt_id() -> str:
     return uuid.uuid4().hex
 
@@ -107,6 +116,7 @@ class AuditLog:
         self._clock = clock
         self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
         self._denials = denials or DenialThrottle(clock=time.monotonic)
+        self._busy = DenialThrottle(clock=time.monotonic, what="answered busy")
 
     async def record_denial(self, action: str, actor: Actor, *, arguments: Mapping[str, Any] | None = None,
                             error_code: str | None = None, error: str | None = None,
@@ -119,6 +129,21 @@ class AuditLog:
             arguments = {**(arguments or {}), "denials_not_written_before": left_out}
         return await self.record(action, AuditOutcome.DENIED, actor, arguments=arguments, error_code=error_code,
                                  error=error, attempt_id=attempt_id)
+
+    async def record_busy(self, action: str, actor: Actor, busy: Busy, *,
+                          arguments: Mapping[str, Any] | None = None, attempt_id: str | None = None) -> bool:
+        """A request refused because the bot was busy, within the same per-user bound as denials (a flood of them
+        must not become a flood of rows); False when it was only counted."""
+        note(AuditOutcome.BUSY)
+        left_out = self._busy.admit(actor.user_id)
+        if left_out is None:
+            return False
+        details = {**(arguments or {}), "pending_yours": busy.mine, "pending_all": busy.total}
+        if left_out:
+            details["busy_not_written_before"] = left_out
+        return await self.record(action, AuditOutcome.BUSY, actor, arguments=details, error_code="busy",
+                                 error=f"{busy.mine} of the user's calls and {busy.total} in all were pending",
+                                 attempt_id=attempt_id)
 
     async def record(
         self,
@@ -141,7 +166,36 @@ class AuditLog:
 
         Never raises: a failed audit write must not hide from the user what the vendor already did.
         """
-        note_outcome(METRIC_OUTCOME.get(outcome, "error"))
+        note(outcome)
+        row = self.row(action, outcome, actor, arguments=arguments, error=error, error_code=error_code, org_id=org_id,
+                       communication_id=communication_id, resent_id=resent_id, campaign_id=campaign_id,
+                       request_id=request_id, latency_ms=latency_ms, attempt_id=attempt_id)
+        try:
+            await self._store.write(lambda session: write_rows(session, [row]))
+        except Exception as failure:  # the log line is then the only trace: make it complete
+            self.lost(row, failure)
+            return False
+        return True
+
+    def row(
+        self,
+        action: str,
+        outcome: AuditOutcome,
+        actor: Actor,
+        *,
+        arguments: Mapping[str, Any] | None = None,
+        error: VendorError | BaseException | str | None = None,
+        error_code: str | None = None,
+        org_id: int | None = None,
+        communication_id: str | int | None = None,
+        resent_id: str | int | None = None,
+        campaign_id: str | int | None = None,
+        request_id: str | None = None,
+        latency_ms: float | None = None,
+        attempt_id: str | None = None,
+    ) -> dict[str, Any]:
+        """The column values of one row, redacted and clipped, for :func:`write_rows` (in a transaction of the
+        caller's, e.g. with the change it records). The caller notes the outcome into its request (:func:`note`)."""
         text: str | None = None
         if isinstance(error, VendorError):
             text, error_code = error.sentence, error_code or error_code_of(error)
@@ -150,25 +204,23 @@ class AuditLog:
             text, error_code = f"{type(error).__name__}: {error}", error_code or type(error).__name__
         elif error is not None:
             text = error
-        row = AuditRecord(
-            at=self._clock(), user_id=actor.user_id[:32], user_name=actor.user_name[:128],
-            team_id=actor.team_id, channel_id=actor.channel_id, action=action[:64], outcome=str(outcome),
-            arguments=self._redact(json.dumps(_clipped(arguments or {}), ensure_ascii=False, default=str)),
-            error_code=error_code[:64] if error_code else None,
-            error=self._redact(text)[:MAX_ERROR] if text else None,
-            org_id=org_id, communication_id=_text(communication_id), resent_id=_text(resent_id),
-            campaign_id=_text(campaign_id), request_id=request_id[:128] if request_id else None,
-            latency_ms=round(latency_ms) if latency_ms is not None else None, attempt_id=attempt_id,
-        )
-        try:
-            async with self._store.session() as session, session.begin():
-                session.add(row)
-        except Exception as failure:  # the log line is then the only trace: make it complete
-            log.error("could not write the audit row (%s): %s %s by %s, arguments %s, ids %s/%s/%s",
-                      type(failure).__name__, action, outcome, actor.user_id, row.arguments,
-                      row.communication_id, row.resent_id, row.campaign_id)
-            return False
-        return True
+        return {
+            "at": self._clock(), "user_id": actor.user_id[:32], "user_name": actor.user_name[:128],
+            "team_id": actor.team_id, "channel_id": actor.channel_id, "action": action[:64], "outcome": str(outcome),
+            "arguments": self._redact(json.dumps(_clipped(arguments or {}), ensure_ascii=False, default=str)),
+            "error_code": error_code[:64] if error_code else None,
+            "error": self._redact(text)[:MAX_ERROR] if text else None,
+            "org_id": org_id, "communication_id": _text(communication_id), "resent_id": _text(resent_id),
+            "campaign_id": _text(campaign_id), "request_id": request_id[:128] if request_id else None,
+            "latency_ms": round(latency_ms) if latency_ms is not None else None, "attempt_id": attempt_id,
+        }
+
+    @staticmethod
+    def lost(row: Mapping[str, Any], failure: BaseException) -> None:
+        """The one trace of a row the store refused: an ERROR line with its gist."""
+        log.error("could not write the audit row (%s): %s %s by %s, arguments %s, ids %s/%s/%s",
+                  type(failure).__name__, row["action"], row["outcome"], row["user_id"], row["arguments"],
+                  row["communication_id"], row["resent_id"], row["campaign_id"])
 
     def _redact(self, text: str) -> str:
         return redact(text, self._secrets)
@@ -227,6 +279,12 @@ class AuditLog:
             if where is None or where(entry):
                 return entry
         return None
+
+
+async def write_rows(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert audit rows made by :meth:`AuditLog.row`, in ``session``'s transaction."""
+    if rows:
+        await session.execute(insert(AuditRecord), list(rows))
 
 
 def _clipped(arguments: Mapping[str, Any]) -> dict[str, Any]:

@@ -23,7 +23,8 @@ class DenialThrottle:
     row written after them says how many were left out (so the log still tells the whole story in numbers)."""
 
     def __init__(self, *, per_window: int = 20, window_seconds: float = 60.0, users: int = 10_000,
-                 clock: Callable[[], float]) -> None:
+                 clock: Callable[[], float], what: str = "denied") -> None:
+        self._what = what  # what happened to the user's requests, for the log line
         self._per_window = per_window
         self._window = window_seconds
         self._users = users
@@ -45,8 +46,8 @@ class DenialThrottle:
             self._windows.popitem(last=False)
         if window.written >= self._per_window:
             if window.suppressed == 0:
-                log.warning("user %s was denied more than %d times in %.0f s; further denials are counted, "
-                            "not written one by one", user_id, self._per_window, self._window)
+                log.warning("user %s was %s more than %d times in %.0f s; further ones are counted, "
+                            "not written one by one", user_id, self._what, self._per_window, self._window)
             window.suppressed += 1
             return None
         window.written += 1

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from bot.observability import metrics
 
 # Worst last: a request's outcome is the worst one noted while it was served.
-_SEVERITY = {outcome: rank for rank, outcome in enumerate(("ok", "denied", "invalid", "error"))}
+_SEVERITY = {outcome: rank for rank, outcome in enumerate(("ok", "busy", "denied", "invalid", "error"))}
 
 
 @dataclass
@@ -38,7 +38,7 @@ class RequestScope:
     _finished: bool = False
 
     def note(self, outcome: str) -> None:
-        """Keep ``outcome`` if it is worse than what was noted so far (ok < denied < invalid < error)."""
+        """Keep ``outcome`` if it is worse than what was noted so far (ok < busy < denied < invalid < error)."""
         if _SEVERITY.get(outcome, 0) > _SEVERITY.get(self.outcome, 0):
             self.outcome = outcome
 

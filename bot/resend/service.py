@@ -2,32 +2,39 @@
 
 The guard is a row per message id claimed atomically in the store, so two people (or two replicas) asking
 for the same id at once cannot both resend it; an id resent in the last ten minutes needs an explicit
-"resend anyway".
+"resend anyway". All ids of a request are claimed in one statement.
 
-Every id's outcome is written to the audit log (one row per id; the rows of one request share an attempt id).
+Every id's outcome is written to the audit log (one row per id; the rows of one request share an attempt id), in
+the same transaction as the outcome on its claim: a call to Capillary never ends without its audit row. Only a
+crash in between leaves the claim ``pending``: its outcome unknown.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
+import functools
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import case, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.actor import Actor
-from bot.audit.log import AuditLog, AuditOutcome
+from bot.audit.log import AuditLog, AuditOutcome, note, write_rows
 from bot.errors import UsageError
 from bot.store.engine import Store
 from bot.store.inserts import insert
 from bot.store.tables import ResendClaim
 from bot.vendors.capillary import CapillaryClient, ResendResult
 from bot.vendors.errors import VendorError
+from bot.work import Lane, Ticket, Turns
 
 log = logging.getLogger("commops.resend")
 
@@ -36,7 +43,6 @@ GUARD_WINDOW = timedelta(minutes=10)
 # A claim left "pending" by a crash can be overridden after this: longer than any call can be in flight
 # (the longest CAPILLARY_TIMEOUT_SECONDS plus the longest rate-limit back-off).
 STALE_PENDING = timedelta(minutes=10)
-CONCURRENCY = 8
 _LONG_MAX = 2**63 - 1
 _SEPARATORS = re.compile(r"[\s,;]+")
 _DIGITS = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() accepts "²", which int() refuses
@@ -119,6 +125,8 @@ class ResendOutcome:
 
 
 class ResendService:
+    """Resends through ``turns`` (bot/work/turns.py): each id's call waits for a fair turn among everyone's work."""
+
     def __init__(
         self,
         capillary: CapillaryClient,
@@ -126,144 +134,182 @@ class ResendService:
         *,
         audit: AuditLog,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        concurrency: int = CONCURRENCY,
+        turns: Turns | None = None,
     ) -> None:
         self._capillary = capillary
         self._store = store
         self._audit = audit
         self._clock = clock
-        self._concurrency = concurrency
+        self._turns = turns or Turns()
 
     async def resend_many(
         self, message_ids: Iterable[int], actor: Actor, *, overriding: Mapping[int, int] | None = None,
-        action: str = "resend", attempt_id: str | None = None,
+        action: str = "resend", attempt_id: str | None = None, final_once_resent: bool = False,
+        ticket: Ticket | None = None,
     ) -> list[ResendOutcome]:
-        """Resend each id (bounded concurrency); one outcome per id, in the order given.
+        """Resend each id; one outcome per distinct id, in the order given.
 
-        ``overriding`` maps ids to the claim version a person chose to "resend anyway": only that version is
-        overridden, so a second click on the same button (or a stale copy of it) cannot resend again.
-        ``action`` names it in the audit log (``alerts.resend`` for the alert's button); ``attempt_id`` ties the
-        rows of one Slack request together.
+        Every id is claimed in one statement (with the audit rows of those the guard refuses, in the same
+        transaction); each claimed id is then sent in its turn, and its outcome settled on its claim together with
+        its audit row, in one transaction. ``overriding`` maps ids to the claim version a person chose to "resend
+        anyway": only that version is overridden, so a second click on the same button (or a stale copy of it)
+        cannot resend again. ``action`` names it in the audit log (``alerts.resend`` for the alert's button);
+        ``attempt_id`` ties the rows of one Slack request together. ``final_once_resent``: a resend (or an
+        uncertain one) of any age blocks this one, not only a recent one; the alert buttons use it, leaving
+        deliberate repeats to /resend and its "Resend anyway". ``ticket`` gets each id back as it is done.
         """
-        gate = asyncio.Semaphore(self._concurrency)
-        chosen = overriding or {}
+        ids = list(dict.fromkeys(message_ids))
+        chosen = dict(overriding or {})
+        started = time.perf_counter()
+        now = self._clock()
+        try:
+            claims = await self._store.write(functools.partial(
+                self._claim, ids=ids, actor=actor, now=now, overriding=chosen, final_once_resent=final_once_resent,
+                action=action, attempt_id=attempt_id, started=started))
+        except BaseException as error:
+            if ticket is not None:
+                ticket.close()
+            interrupted = not isinstance(error, Exception)
+            for message_id in ids:  # nothing was sent; say so, if the store takes it
+                await asyncio.shield(self._audit.record(
+                    action, AuditOutcome.ERROR, actor, arguments=_arguments(message_id, chosen),
+                    error="interrupted before anything was sent" if interrupted else error,
+                    error_code="interrupted" if interrupted else None, communication_id=message_id,
+                    latency_ms=_ms_since(started), attempt_id=attempt_id))
+            raise
 
         async def one(message_id: int) -> ResendOutcome:
-            async with gate:
-                return await self.resend_one(message_id, actor, overriding=chosen.get(message_id), action=action,
-                                             attempt_id=attempt_id)
+            try:
+                claim = claims[message_id]
+                if isinstance(claim, PriorResend):
+                    note(AuditOutcome.DUPLICATE)
+                    return ResendOutcome(message_id, ResendStatus.DUPLICATE, now, prior=claim)
+                return await self._send(message_id, claim, actor, force=message_id in chosen, action=action,
+                                        attempt_id=attempt_id, started=started)
+            finally:
+                if ticket is not None:
+                    ticket.done()
 
-        return list(await asyncio.gather(*(one(message_id) for message_id in message_ids)))
+        return list(await asyncio.gather(*(one(message_id) for message_id in ids)))
 
     async def resend_one(
         self, message_id: int, actor: Actor, *, overriding: int | None = None, action: str = "resend",
         attempt_id: str | None = None, final_once_resent: bool = False,
     ) -> ResendOutcome:
-        """``final_once_resent``: a resend (or an uncertain one) of any age blocks this one, not only a recent
-        one; the alert buttons use it, leaving deliberate repeats to /resend and its "Resend anyway"."""
-        started = time.perf_counter()
-        force = overriding is not None
-        try:
-            outcome = await self._resend(message_id, actor, overriding=overriding,
-                                         final_once_resent=final_once_resent)
-        except BaseException as error:
-            interrupted = not isinstance(error, Exception)
-            await asyncio.shield(self._audit.record(
-                action, AuditOutcome.ERROR, actor, arguments={"message_id": message_id, "force": force},
-                error="interrupted before the outcome was known" if interrupted else error,
-                error_code="interrupted" if interrupted else None, communication_id=message_id,
-                latency_ms=_ms_since(started), attempt_id=attempt_id,
-            ))
-            raise
-        await self._record(outcome, actor, action=action, force=force, attempt_id=attempt_id,
-                           latency_ms=_ms_since(started))
+        """One id, as :meth:`resend_many`."""
+        (outcome,) = await self.resend_many(
+            [message_id], actor, overriding={message_id: overriding} if overriding is not None else None,
+            action=action, attempt_id=attempt_id, final_once_resent=final_once_resent)
         return outcome
 
-    async def _record(self, item: ResendOutcome, actor: Actor, *, action: str, force: bool, attempt_id: str | None,
-                      latency_ms: float) -> None:
-        arguments = {"message_id": item.message_id, "force": force}
-        if item.outcome is ResendStatus.RESENT and item.result is not None:
-            await self._audit.record(
-                action, AuditOutcome.OK, actor, arguments=arguments, org_id=item.result.org_id,
-                communication_id=item.message_id, resent_id=item.result.resent_message_id,
-                request_id=item.result.request_id, latency_ms=latency_ms, attempt_id=attempt_id,
-            )
-        elif item.outcome is ResendStatus.DUPLICATE and item.prior is not None:
-            prior = item.prior
-            await self._audit.record(
-                action, AuditOutcome.DUPLICATE, actor, arguments=arguments, error_code=f"guard:{prior.state}",
-                error=f"not resent: {prior.state} by {prior.user_id} at {prior.at.isoformat()}",
-                communication_id=item.message_id, resent_id=prior.resent_id, latency_ms=latency_ms,
-                attempt_id=attempt_id,
-            )
-        else:
-            await self._audit.record(
-                action, AuditOutcome.VENDOR_ERROR, actor, arguments=arguments, error=item.error,
-                error_code=None if item.error is not None else "unknown", communication_id=item.message_id,
-                latency_ms=latency_ms, attempt_id=attempt_id,
-            )
-
-    async def _resend(self, message_id: int, actor: Actor, *, overriding: int | None,
-                      final_once_resent: bool) -> ResendOutcome:
-        now = self._clock()
-        claimed = await self._claim(message_id, actor, now, overriding=overriding,
-                                    final_once_resent=final_once_resent)
-        if isinstance(claimed, PriorResend):
-            return ResendOutcome(message_id, ResendStatus.DUPLICATE, now, prior=claimed)
-        version = claimed
+    async def _send(self, message_id: int, version: int, actor: Actor, *, force: bool, action: str,
+                    attempt_id: str | None, started: float) -> ResendOutcome:
+        """Call Capillary for one claimed id in its turn; settle the claim and write the audit row together."""
+        arguments = {"message_id": message_id, "force": force}
+        called = False
         try:
-            result = await self._capillary.resend(message_id)
+            async with self._turns.turn(Lane.PEOPLE, actor.user_id):
+                called = True  # from here on the request may reach Capillary
+                result = await self._capillary.resend(message_id)
         except VendorError as error:
             state = "uncertain" if error.maybe_applied else "failed"
-            await self._settle(message_id, version, state, detail=error.sentence)
+            row = self._audit.row(action, AuditOutcome.VENDOR_ERROR, actor, arguments=arguments, error=error,
+                                  communication_id=message_id, latency_ms=_ms_since(started), attempt_id=attempt_id)
+            note(AuditOutcome.VENDOR_ERROR)
+            await self._settle(message_id, version, state, row, detail=error.sentence)
             log.info("resend %s by %s: %s (%s)", message_id, actor.user_id, state, error.kind)
             outcome = ResendStatus.UNCERTAIN if error.maybe_applied else ResendStatus.FAILED
             return ResendOutcome(message_id, outcome, self._clock(), error=error, version=version)
-        except BaseException:
-            await asyncio.shield(self._settle(message_id, version, "uncertain", detail="interrupted"))
+        except BaseException as error:
+            interrupted = not isinstance(error, Exception)
+            row = self._audit.row(
+                action, AuditOutcome.ERROR, actor, arguments=arguments,
+                error="interrupted before the outcome was known" if interrupted else error,
+                error_code="interrupted" if interrupted else None, communication_id=message_id,
+                latency_ms=_ms_since(started), attempt_id=attempt_id)
+            note(AuditOutcome.ERROR)
+            # Not sent at all: the claim is free again. Maybe sent: its outcome is unknown.
+            settling = self._settle(message_id, version, "uncertain" if called else "failed", row,
+                                    detail="interrupted" if interrupted else type(error).__name__)
+            with contextlib.suppress(Exception):
+                await asyncio.shield(settling)
             raise
-        await self._settle(message_id, version, "resent", org_id=result.org_id, resent_id=result.resent_message_id)
+        row = self._audit.row(action, AuditOutcome.OK, actor, arguments=arguments, org_id=result.org_id,
+                              communication_id=message_id, resent_id=result.resent_message_id,
+                              request_id=result.request_id, latency_ms=_ms_since(started), attempt_id=attempt_id)
+        note(AuditOutcome.OK)
+        await self._settle(message_id, version, "resent", row, org_id=result.org_id,
+                           resent_id=result.resent_message_id)
         log.info("resend %s by %s: resent as %s", message_id, actor.user_id, result.resent_message_id)
         return ResendOutcome(message_id, ResendStatus.RESENT, self._clock(), result=result)
 
-    async def _claim(self, message_id: int, actor: Actor, now: datetime, *, overriding: int | None,
-                     final_once_resent: bool) -> int | PriorResend:
-        """Take the message for this resend (returns the claim's version), or return what blocks it."""
-        values = {
+    async def _claim(
+        self, session: AsyncSession, *, ids: Sequence[int], actor: Actor, now: datetime,
+        overriding: Mapping[int, int], final_once_resent: bool, action: str, attempt_id: str | None, started: float,
+    ) -> dict[int, int | PriorResend]:
+        """Take every id for this resend in one statement: each claimed id's claim version, or what blocks it (whose
+        audit row is written here, in the same transaction)."""
+        if not ids:
+            return {}
+        values = [{
             "message_id": message_id, "state": "pending", "user_id": actor.user_id, "user_name": actor.user_name,
             "claimed_at": now, "org_id": None, "resent_id": None, "attempts": 1, "detail": None,
-        }
+        } for message_id in ids]
         cutoff = now - GUARD_WINDOW
         stale = ResendClaim.claimed_at < now - STALE_PENDING
         if final_once_resent:
             takeover = [ResendClaim.state == "failed", (ResendClaim.state == "pending") & stale]
         else:
             takeover = [ResendClaim.claimed_at < cutoff, ResendClaim.state == "failed"]
-        if overriding is not None:
+        if overriding:
             # Only the version the person saw is overridden; never two resends of one id in flight, but a claim
             # left pending by a crash is fair game after a while.
-            takeover.append((ResendClaim.attempts == overriding) & ((ResendClaim.state != "pending") | stale))
-        update = {key: value for key, value in values.items() if key not in ("message_id", "attempts")}
-        update["attempts"] = ResendClaim.attempts + 1
-        statement = insert(self._store, ResendClaim).values(**values).on_conflict_do_update(
-            index_elements=["message_id"], set_=update, where=or_(*takeover)
-        ).returning(ResendClaim.attempts)
-        async with self._store.session() as session, session.begin():
-            claimed = (await session.execute(statement)).first()
-            if claimed is not None:
-                return int(claimed[0])
-            row = (await session.execute(select(ResendClaim).where(ResendClaim.message_id == message_id))).scalar_one()
-            return PriorResend(row.user_id, row.user_name, row.claimed_at, row.state, row.resent_id, row.attempts)
+            seen = case(dict(overriding), value=ResendClaim.message_id, else_=-1)
+            takeover.append((ResendClaim.attempts == seen) & ((ResendClaim.state != "pending") | stale))
+        changes: dict[str, Any] = {key: value for key, value in values[0].items()
+                                   if key not in ("message_id", "attempts")}
+        changes["attempts"] = ResendClaim.attempts + 1
+        statement = insert(self._store, ResendClaim).values(values).on_conflict_do_update(
+            index_elements=["message_id"], set_=changes, where=or_(*takeover)
+        ).returning(ResendClaim.message_id, ResendClaim.attempts)
+        claims: dict[int, int | PriorResend] = {
+            int(message_id): int(attempts) for message_id, attempts in (await session.execute(statement)).all()}
+        blocked = [message_id for message_id in ids if message_id not in claims]
+        if not blocked:
+            return claims
+        rows = (await session.execute(select(ResendClaim).where(ResendClaim.message_id.in_(blocked)))).scalars()
+        refused = []
+        for row in rows:
+            prior = PriorResend(row.user_id, row.user_name, row.claimed_at, row.state, row.resent_id, row.attempts)
+            claims[row.message_id] = prior
+            refused.append(self._audit.row(
+                action, AuditOutcome.DUPLICATE, actor, arguments=_arguments(row.message_id, overriding),
+                error_code=f"guard:{prior.state}",
+                error=f"not resent: {prior.state} by {prior.user_id} at {prior.at.isoformat()}",
+                communication_id=row.message_id, resent_id=prior.resent_id, latency_ms=_ms_since(started),
+                attempt_id=attempt_id))
+        await write_rows(session, refused)
+        return claims
 
-    async def _settle(
-        self, message_id: int, version: int, state: str, *, org_id: int | None = None,
-        resent_id: int | None = None, detail: str | None = None,
-    ) -> None:
-        """Record the outcome on our own claim only (a later claim may have taken over a stale one)."""
-        async with self._store.session() as session, session.begin():
-            row = await session.get(ResendClaim, message_id)
-            if row is not None and row.attempts == version:
-                row.state, row.org_id, row.resent_id, row.detail = state, org_id, resent_id, detail
+    async def _settle(self, message_id: int, version: int, state: str, row: dict[str, Any], *,
+                      org_id: int | None = None, resent_id: int | None = None, detail: str | None = None) -> None:
+        """Record the outcome on our own claim only (a later claim may have taken over a stale one), and its audit
+        row, in one transaction. A store that refuses leaves the audit row in the log (AuditLog.lost)."""
+        settle = update(ResendClaim).where(ResendClaim.message_id == message_id, ResendClaim.attempts == version) \
+            .values(state=state, org_id=org_id, resent_id=resent_id, detail=detail)
+
+        async def write(session: AsyncSession) -> None:
+            await session.execute(settle)
+            await write_rows(session, [row])
+
+        try:
+            await self._store.write(write)
+        except Exception as failure:
+            AuditLog.lost(row, failure)
+
+
+def _arguments(message_id: int, overriding: Mapping[int, int]) -> dict[str, Any]:
+    return {"message_id": message_id, "force": message_id in overriding}
 
 
 def anyway_value(items: Iterable[tuple[int, int]]) -> str:

@@ -164,7 +164,8 @@ async def inspect_schema(target: Store | str) -> SchemaState:
     if path is not None and not path.exists():
         return SchemaState(None, head(), Standing.EMPTY)
     if isinstance(target, Store):
-        return await _read_state(target.engine)
+        async with target.probe() as connection:  # never queued behind the bot's own work
+            return await connection.run_sync(_state)
     engine = create_async_engine(url)
     try:
         return await _read_state(engine)

@@ -154,3 +154,15 @@ class ScheduledActionRow(Base):
     reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     cancelled_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class RateSlice(Base):
+    """A slice of a vendor rate limit's grid of send times (bot/vendors/rate_limit.py, bot/store/rate_slices.py): how
+    many of its points the replicas sharing the store have taken, so that no point is used twice."""
+
+    __tablename__ = "rate_slices"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)  # the limiter, e.g. capillary
+    slice: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    used: Mapped[int] = mapped_column(Integer)  # points taken so far, from the slice's first
+    taken: Mapped[int] = mapped_column(Integer)  # how many the latest statement took (read back with RETURNING)

@@ -17,6 +17,7 @@ from bot.audit.log import AuditOutcome
 from bot.errors import UsageError
 from bot.resend.service import parse_message_id
 from bot.services import Services
+from bot.work import Busy
 from handlers.alerts.blocks import RESEND, RESEND_ALL, redraw, thread_blocks
 from handlers.middleware.authorize import Routes
 from handlers.middleware.early_ack import Listeners
@@ -82,8 +83,14 @@ async def _refuse(services: Services, respond: AsyncRespond, actor: Actor, attem
                                 error=str(error), attempt_id=attempt_id)
 
 
+async def _busy(services: Services, respond: AsyncRespond, actor: Actor, attempt_id: str, busy: Busy,
+                arguments: dict[str, Any]) -> None:
+    await respond(response_type="ephemeral", replace_original=False, text=busy.text())
+    await services.audit.record_busy("alerts.resend", actor, busy, arguments=arguments, attempt_id=attempt_id)
+
+
 def register(app: Listeners, services: Services) -> None:
-    actions = AlertActions(services.store, services.resend)
+    actions = AlertActions(services.store, services.resend, budget=services.budget)
 
     @app.action(RESEND)
     async def resend_item(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
@@ -96,6 +103,9 @@ def register(app: Listeners, services: Services) -> None:
             await _refuse(services, respond, actor, attempt_id, value, error)
             return
         results = await actions.resend([message_id], actor, attempt_id=attempt_id)
+        if isinstance(results, Busy):
+            await _busy(services, respond, actor, attempt_id, results, {"message_id": message_id})
+            return
         if not await _update(client, body, results):
             await _tell_unredrawn(respond, results)
         await _tell(respond, results)
@@ -108,7 +118,11 @@ def register(app: Listeners, services: Services) -> None:
         if not DIGEST_ID.fullmatch(value):
             await _refuse(services, respond, actor, attempt_id, value, UsageError("not a digest id"))
             return
-        results, rows = await actions.resend_digest(value, actor, attempt_id=attempt_id)
+        answer = await actions.resend_digest(value, actor, attempt_id=attempt_id)
+        if isinstance(answer, Busy):
+            await _busy(services, respond, actor, attempt_id, answer, {"digest_id": value})
+            return
+        results, rows = answer
         if not await _update(client, body, results):
             await _tell_unredrawn(respond, results)
         threads: dict[tuple[str, str], list[Any]] = {}

@@ -13,6 +13,7 @@ from bot.audit.log import AuditOutcome
 from bot.errors import UsageError
 from bot.resend.service import USAGE, parse_anyway_value, parse_message_ids
 from bot.services import Services
+from bot.work import Busy
 from handlers.middleware.authorize import ANY, Routes
 from handlers.middleware.call import Call
 from handlers.middleware.early_ack import Listeners
@@ -43,16 +44,22 @@ def register(app: Listeners, services: Services) -> None:
             await services.audit.record("resend", AuditOutcome.INVALID, actor, arguments={"text": text},
                                         error=str(error), attempt_id=attempt_id)
             return
-        noun = f"message {ids[0]}" if len(ids) == 1 else f"{len(ids)} messages"
-        await ack(text=f"Resending {noun}…")
-        call = Call(actor, attempt_id, ack, respond, client)
-        started = services.clock()
-        try:
-            outcomes = await services.resend.resend_many(ids, actor, attempt_id=attempt_id)
-        except Exception:
-            log.exception("resend of %s failed unexpectedly", ids)
-            await call.tell(FAILED_REPLY)
+        ticket = services.budget.admit(actor.user_id, len(ids))
+        if isinstance(ticket, Busy):  # nothing queued: the person hears it at once, in the ack
+            await ack(text=ticket.text())
+            await services.audit.record_busy("resend", actor, ticket, arguments={"text": text}, attempt_id=attempt_id)
             return
+        with ticket:
+            noun = f"message {ids[0]}" if len(ids) == 1 else f"{len(ids)} messages"
+            await ack(text=f"Resending {noun}…")
+            call = Call(actor, attempt_id, ack, respond, client)
+            started = services.clock()
+            try:
+                outcomes = await services.resend.resend_many(ids, actor, attempt_id=attempt_id, ticket=ticket)
+            except Exception:
+                log.exception("resend of %s failed unexpectedly", ids)
+                await call.tell(FAILED_REPLY)
+                return
         text, blocks = summary_text(outcomes), result_blocks(outcomes, actor.user_id, started)
         # The response URL may refuse it (expired, used up, Slack hiccuped): the reply path then posts it.
         await call.reply({"response_type": "in_channel", "text": text, "blocks": blocks})
@@ -70,8 +77,15 @@ def register(app: Listeners, services: Services) -> None:
                                         arguments={"value": str(action.get("value", "")), "force": True},
                                         error=str(error), attempt_id=attempt_id)
             return
-        outcomes = await services.resend.resend_many(list(chosen), actor, overriding=chosen,
-                                                     attempt_id=attempt_id)
+        ticket = services.budget.admit(actor.user_id, len(chosen))
+        if isinstance(ticket, Busy):
+            await respond(response_type="ephemeral", replace_original=False, text=ticket.text())
+            await services.audit.record_busy("resend", actor, ticket, arguments={"value": str(action.get("value", "")),
+                                             "force": True}, attempt_id=attempt_id)
+            return
+        with ticket:
+            outcomes = await services.resend.resend_many(list(chosen), actor, overriding=chosen,
+                                                         attempt_id=attempt_id, ticket=ticket)
         blocks = (body.get("message") or {}).get("blocks") or []
         updated = after_anyway(blocks, action.get("block_id", ""), outcomes, actor.user_id, services.clock())
         await respond(replace_original=True, text=summary_text(outcomes), blocks=updated)

@@ -102,6 +102,9 @@ def bot_settings(sandbox: Sandbox, slack: SlackEmulator, tmp_path: Path, **extra
         "capillary_username": DEMO.capillary_username,
         "capillary_password": DEMO.capillary_password,
         "capillary_timeout_seconds": 0.5,
+        # Calls are paced evenly over the minute (bot/vendors/rate_limit.py): at the default of 100 a minute, a test
+        # making dozens of calls would wait tens of seconds. The limit's own tests set theirs.
+        "capillary_rate_limit_per_minute": 6000, "comm_rate_limit_per_minute": 6000,
         "database_url": f"sqlite+aiosqlite:///{tmp_path}/commops.db",
         **extra,
     }

@@ -45,6 +45,7 @@ async def test_readyz_over_http_names_what_is_missing(bot: Bot, monkeypatch: pyt
         raise ConnectionRefusedError("the database is down")
 
     monkeypatch.setattr(bot.services.store, "session", broken)
+    monkeypatch.setattr(bot.services.store, "probe", broken)  # what /readyz asks through
     down = await bot.http.get(f"{bot.url}/readyz")
     assert down.status_code == 503
     assert down.json() == {"status": "not ready", "missing": ["store", "schema"], "store": "ConnectionRefusedError",

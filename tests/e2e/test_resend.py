@@ -129,6 +129,7 @@ async def test_healthz_is_liveness_and_stays_up_when_the_store_is_down(bot: Bot,
         raise ConnectionRefusedError("the database is down")
 
     monkeypatch.setattr(bot.services.store, "session", down)
+    monkeypatch.setattr(bot.services.store, "probe", down)  # what /readyz asks through
     assert (await bot.http.get(f"{bot.url}/healthz")).status_code == 200
     ready = await bot.http.get(f"{bot.url}/readyz")
     assert ready.status_code == 503 and "store" in ready.json()["missing"]

@@ -30,7 +30,7 @@ from bot.vendors.capillary.loyalty import (
 )
 from bot.vendors.capillary.models import CustomerInteractions, OAuthToken, ResendResult
 from bot.vendors.errors import MAYBE_APPLIED, MalformedResponse, RateLimited, Unavailable, VendorError
-from bot.vendors.rate_limit import SlidingWindowLimiter
+from bot.vendors.rate_limit import Ledger, RateLimiter
 
 log = logging.getLogger("commops.capillary")
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -64,6 +64,7 @@ class CapillaryClient:
         transport: httpx.AsyncBaseTransport | None = None,
         oauth_key: str | None = None,
         oauth_secret: str | None = None,
+        ledger: Ledger | None = None,
     ) -> None:
         self._http = httpx.AsyncClient(
             base_url=base_url,
@@ -72,7 +73,8 @@ class CapillaryClient:
             headers={"Accept": "application/json", "User-Agent": "commops"},
             limits=httpx.Limits(max_connections=50, max_keepalive_connections=50),
         )
-        self.limiter = SlidingWindowLimiter(rate_limit_per_minute)
+        # Shared with every replica through ``ledger`` (the store's, bot/store/rate_slices.py) when given.
+        self.limiter = RateLimiter(rate_limit_per_minute, name="capillary", ledger=ledger)
         # A Retry-After is always waited out (for backoff_max at the most) before a read is tried again.
         self.retries = retrying.Retries(max_attempts, backoff_initial, backoff_max)
         self._timeout = timeout
@@ -104,6 +106,7 @@ class CapillaryClient:
                    **common)
 
     async def aclose(self) -> None:
+        await self.limiter.aclose()
         await self._http.aclose()
 
     # Public calls -------------------------------------------------------------------------------------------
@@ -223,8 +226,8 @@ class CapillaryClient:
         self, method: str, path: str, *, json: Any, params: dict[str, Any] | None, idempotent: bool, operation: str,
         authenticated: bool = True,
     ) -> httpx.Response:
-        await self.limiter.acquire()
         headers = await self._auth.headers() if authenticated else {}
+        await self.limiter.acquire()  # the last thing before the request goes: the limit counts calls as sent
         started = time.perf_counter()
         response = await retrying.request(
             self._http, method, path, vendor=errors.VENDOR, log=log, timeout=self._timeout, idempotent=idempotent,

@@ -20,7 +20,7 @@ from bot.vendors import retrying
 from bot.vendors.comm import errors
 from bot.vendors.comm.models import Campaign, SendStopped
 from bot.vendors.errors import MAYBE_APPLIED, MalformedResponse, RateLimited
-from bot.vendors.rate_limit import SlidingWindowLimiter
+from bot.vendors.rate_limit import RateLimiter
 
 log = logging.getLogger("commops.comm")
 
@@ -51,7 +51,7 @@ class CommClient:
             headers={"Accept": "application/json", "User-Agent": "commops", "Authorization": f"Bearer {secret}"},
         )
         self._secrets = (secret,)  # redacted from whatever Comm's answers repeat
-        self.limiter = SlidingWindowLimiter(rate_limit_per_minute)
+        self.limiter = RateLimiter(rate_limit_per_minute, name="comm")
         self._timeout = timeout
         self.retries = retrying.Retries(max_attempts, backoff_initial, backoff_max)
         # A Retry-After longer than this is reported to the person instead of being waited out in silence.
@@ -61,10 +61,12 @@ class CommClient:
     def from_settings(cls, settings: Settings, **kwargs: Any) -> CommClient:
         if settings.comm_api_token is None:
             raise ValueError("COMM_API_TOKEN is not set")
-        options: dict[str, Any] = {"timeout": settings.comm_timeout_seconds, **kwargs}
+        options: dict[str, Any] = {"timeout": settings.comm_timeout_seconds,
+                                   "rate_limit_per_minute": settings.comm_rate_limit_per_minute, **kwargs}
         return cls(settings.comm_api_url, settings.comm_api_token, **options)
 
     async def aclose(self) -> None:
+        await self.limiter.aclose()
         await self._http.aclose()
 
     # Public calls -------------------------------------------------------------------------------------------
