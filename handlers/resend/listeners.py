@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.access.explain import explain
 from bot.actor import Actor
 from bot.audit.log import AuditOutcome
 from bot.errors import UsageError
@@ -19,6 +20,7 @@ from handlers.middleware.call import Call
 from handlers.middleware.early_ack import Listeners
 from handlers.resend.blocks import RESEND_ANYWAY, after_anyway, result_blocks, summary_text
 from handlers.ui.formatting import escape
+from handlers.ui.help import HelpLine, personal_help
 
 log = logging.getLogger("commops.handlers.resend")
 
@@ -29,13 +31,20 @@ FAILED_REPLY = ("Something went wrong on our side while resending; the ids above
 ROUTES = Routes(commands={"/resend": {ANY: "resend"}}, actions={RESEND_ANYWAY: "resend"})
 
 
+async def personal_usage(services: Services, actor: Actor) -> str:
+    """The usage of /resend when the person may resend here; else what it is, why not, and how to get access."""
+    standings = await explain(services.access, actor.user_id, actor.channel_id, ("resend",))
+    return personal_help("/resend", [HelpLine(USAGE, ("resend",), usable=True)], standings)
+
+
 def register(app: Listeners, services: Services) -> None:
     @app.command("/resend")
     async def resend_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, actor: Actor,
                              attempt_id: str, client: AsyncWebClient) -> None:
         text = (command.get("text") or "").strip()
         if text.lower() in ("", "help", "-h", "--help", "?"):
-            await ack(text=escape(USAGE if text else f"{UsageError('Give at least one message id.')}\n\n{USAGE}"))
+            usage = await personal_usage(services, actor)
+            await ack(text=usage if text else f"{escape(UsageError('Give at least one message id.'))}\n\n{usage}")
             return
         try:
             ids = parse_message_ids(text)
