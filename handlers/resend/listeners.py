@@ -1,4 +1,4 @@
-"""/resend and its "Resend anyway" button."""
+"""/resend, its "Resend anyway" button, and (handlers/resend/shortcut.py) the Resend from message shortcut."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from bot.work import Busy
 from handlers.middleware.authorize import ANY, Routes
 from handlers.middleware.call import Call
 from handlers.middleware.early_ack import Listeners
+from handlers.resend import shortcut
 from handlers.resend.blocks import RESEND_ANYWAY, after_anyway, result_blocks, summary_text
 from handlers.ui.formatting import escape
 from handlers.ui.help import HelpLine, personal_help
@@ -28,7 +29,10 @@ FAILED_REPLY = ("Something went wrong on our side while resending; the ids above
                 "confirmed. Check before trying again.")
 
 # Every /resend (but its usage) and every Resend-anyway click resends: both need the `resend` grant.
-ROUTES = Routes(commands={"/resend": {ANY: "resend"}}, actions={RESEND_ANYWAY: "resend"})
+# The Resend from message shortcut and its form resend too: the grant is checked when the shortcut is used and again
+# when the form is submitted.
+ROUTES = Routes(commands={"/resend": {ANY: "resend"}}, actions={RESEND_ANYWAY: "resend"},
+                shortcuts={shortcut.SHORTCUT: "resend"}, views={shortcut.FORM: "resend"})
 
 
 async def personal_usage(services: Services, actor: Actor) -> str:
@@ -38,6 +42,8 @@ async def personal_usage(services: Services, actor: Actor) -> str:
 
 
 def register(app: Listeners, services: Services) -> None:
+    shortcut.register(app, services)
+
     @app.command("/resend")
     async def resend_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, actor: Actor,
                              attempt_id: str, client: AsyncWebClient) -> None:
