@@ -1,10 +1,10 @@
 """The one access check: a Bolt global middleware that every command, button, form and menu passes through.
 
 Each handler module says in its ``ROUTES`` which action (DESIGN.md's names) each of its slash sub-commands,
-buttons (by action_id) and modals (by callback_id) performs. The middleware maps the request to its action,
-asks :mod:`bot.access.policy`, and then either passes it on (the decision and an attempt id for the audit log go into
-Bolt's context) or denies it: the user is told why and how to get access, the denial is audited, and no
-listener runs.
+buttons (by action_id), modals and shortcuts (by callback_id) and events (by type) performs. The middleware maps
+the request to its action, asks :mod:`bot.access.policy`, and then either passes it on (the decision and an
+attempt id for the audit log go into Bolt's context) or denies it: the user is told why and how to get access,
+the denial is audited, and no listener runs.
 
 Fail closed: a request the routes do not know (an unknown command, sub-command, button, modal, shortcut,
 event) is denied, since nothing says it is harmless. Usage (``help``, or no text) is open for every routed
