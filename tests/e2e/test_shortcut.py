@@ -160,13 +160,14 @@ async def test_forged_metadata_or_ids_are_refused(bot: Bot) -> None:
 
 async def test_in_a_channel_the_bot_is_not_in_the_result_comes_by_direct_message(bot: Bot) -> None:
     elsewhere = "C0NOTIN01"
+    bot.slack.add_channel(elsewhere, is_member=False)
     await use_shortcut(bot, posted_message(f"{SEED}"), channel=elsewhere)
     view = await opened_view(bot)
-    bot.slack.fail_next("chat.postMessage", "not_in_channel")
-    bot.slack.fail_next("chat.postEphemeral", "not_in_channel")
     await submit(bot, view)
     dm = await bot.slack.wait_for("chat.postMessage", lambda call: call.ok)
     assert dm.args["channel"] == ALICE[0] and str(SEED_RESENT) in text_of(dm.args)
+    refused = [call.error for call in bot.slack.calls(include_failed=True) if call.method.startswith("chat.post")]
+    assert refused == ["not_in_channel", "not_in_channel", None]  # the channel, then ephemeral there, then the DM
     await bot.settle()
     assert len(await bot.vendor_calls(RESEND)) == 1
     update = bot.slack.calls("views.update")[-1]
