@@ -110,3 +110,25 @@ def test_the_manifest_asks_for_exactly_the_scopes_the_code_needs() -> None:
 def test_no_user_token_scopes() -> None:
     # The bot acts with its bot token only; a user scope would make admins authorize acting as themselves.
     assert "user" not in _manifest()["oauth_config"]["scopes"]
+
+
+def test_every_shortcut_and_event_the_code_serves_is_in_the_manifest_and_no_other() -> None:
+    from handlers.families import FAMILIES
+    from handlers.middleware.authorize import merge_routes
+
+    routes = merge_routes(family.ROUTES for family in FAMILIES)
+    manifest = _manifest()
+    shortcuts = {item["callback_id"]: item for item in manifest["features"].get("shortcuts") or []}
+    assert set(shortcuts) == set(routes.shortcuts), "manifest.yml's shortcuts and the code's differ"
+    for item in shortcuts.values():
+        assert item["type"] in ("message", "global") and len(item["name"]) <= 24 and len(item["description"]) <= 80
+    events = set((manifest["settings"].get("event_subscriptions") or {}).get("bot_events") or [])
+    assert events == set(routes.events), "manifest.yml's bot_events and the events the code serves differ"
+
+
+def test_the_home_tab_is_on_when_the_code_draws_it() -> None:
+    app_home = _manifest()["features"].get("app_home") or {}
+    assert app_home.get("home_tab_enabled") is True
+    assert "views.publish" in called_methods()
+    # Replies that cannot be posted in a channel go to the person by direct message: the Messages tab must show.
+    assert app_home.get("messages_tab_enabled") is True

@@ -363,6 +363,23 @@ class AccessControl:
             return Decision(action, False, "wrong_channel", channels=frozenset(elsewhere))
         return Decision(action, False, "not_granted")
 
+    async def held(self, user_id: str) -> list[tuple[Grant, str]] | None:
+        """The grants ``user_id`` holds, each with how: ``"user"`` (named) or the id of a user group they are in.
+        None when no ACCESS_POLICY is configured."""
+        if self.source is None:
+            return None
+        policy = await self.source.current()
+        found: list[tuple[Grant, str]] = []
+        for grant in policy.grants:
+            if user_id in grant.users:
+                found.append((grant, "user"))
+                continue
+            for usergroup_id in sorted(grant.usergroups):
+                if self._groups is not None and user_id in await self._groups.members(usergroup_id):
+                    found.append((grant, usergroup_id))
+                    break
+        return found
+
     async def _holds(self, grant: Grant, user_id: str) -> bool:
         if user_id in grant.users:
             return True

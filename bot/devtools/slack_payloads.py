@@ -435,6 +435,65 @@ def view_closed(
     return _form_payload(payload)
 
 
+def message_action(
+    message: Mapping[str, Any],
+    *,
+    callback_id: str,
+    user_id: str,
+    user_name: str,
+    channel_id: str,
+    response_url: str,
+    trigger_id: str,
+    team_id: str = TEAM_ID,
+    channel_name: str | None = None,
+) -> str:
+    """Form body of a ``message_action``: a message shortcut used on ``message`` in ``channel_id``."""
+    payload: JSON = {
+        "type": "message_action",
+        "token": VERIFICATION_TOKEN,
+        "action_ts": _action_ts(),
+        "team": {"id": team_id, "domain": TEAM_DOMAIN},
+        "user": _user(user_id, user_name, team_id),
+        "channel": {"id": channel_id, "name": channel_name or _channel_name(channel_id)},
+        "is_enterprise_install": False,
+        "enterprise": None,
+        "callback_id": callback_id,
+        "trigger_id": trigger_id,
+        "response_url": response_url,
+        "message_ts": message.get("ts"),
+        "message": copy.deepcopy(dict(message)),
+        "api_app_id": API_APP_ID,
+    }
+    return _form_payload(payload)
+
+
+def event_callback(event: Mapping[str, Any], *, team_id: str = TEAM_ID, event_id: str | None = None) -> str:
+    """JSON body of an Events API ``event_callback`` carrying ``event``."""
+    payload: JSON = {
+        "token": VERIFICATION_TOKEN,
+        "team_id": team_id,
+        "api_app_id": API_APP_ID,
+        "event": dict(event),
+        "type": "event_callback",
+        "event_id": event_id or f"Ev{secrets.token_hex(5).upper()}",
+        "event_time": int(time.time()),
+        "authorizations": [{"enterprise_id": None, "team_id": team_id, "user_id": "U0BOT0001", "is_bot": True,
+                            "is_enterprise_install": False}],
+        "is_ext_shared_channel": False,
+    }
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+
+
+def app_home_opened(user_id: str, *, channel_id: str = "D0HOME001", tab: str = "home",
+                    view_id: str | None = None, team_id: str = TEAM_ID) -> str:
+    """JSON body of the ``app_home_opened`` event: ``user_id`` opened the app's Home (or Messages) tab."""
+    event: JSON = {"type": "app_home_opened", "user": user_id, "channel": channel_id, "tab": tab,
+                   "event_ts": _action_ts()}
+    if view_id is not None:
+        event["view"] = {"id": view_id, "team_id": team_id, "type": "home"}
+    return event_callback(event, team_id=team_id)
+
+
 @dataclass(frozen=True)
 class SlackActor:
     """One person in one channel: the builders above with the who and where filled in."""

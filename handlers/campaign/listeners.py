@@ -14,6 +14,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.access.explain import explain
 from bot.actor import Actor
 from bot.audit.log import AuditOutcome
 from bot.campaigns.args import ALIASES, USAGE, VERBS, AmbiguousCampaign, CampaignCommand, NoSuchCampaign, is_uuid
@@ -34,6 +35,7 @@ from handlers.middleware.call import Call
 from handlers.middleware.early_ack import Listeners
 from handlers.middleware.payloads import first_word
 from handlers.ui.formatting import escape
+from handlers.ui.help import lines_of, personal_help
 
 log = logging.getLogger("commops.handlers.campaign")
 
@@ -85,6 +87,14 @@ class CampaignListeners:
     def campaigns(self) -> CampaignService | None:
         return self.services.campaigns
 
+    async def usage(self, call: Call, problem: str | None) -> str:
+        """The usage cut down to what the person may use here, after what was wrong with the command."""
+        lines = lines_of(USAGE, _ROUTED, "/campaign")
+        actions = tuple(dict.fromkeys(action for line in lines for action in line.actions))
+        standings = await explain(self.services.access, call.actor.user_id, call.actor.channel_id, actions)
+        text = personal_help("/campaign", lines, standings)
+        return f":warning: {escape(problem)}\n\n{text}" if problem else text
+
     async def status(self, call: Call, campaigns: CampaignService, ref: str) -> None:
         read_at = self.services.clock()  # before the read: what its buttons are made against
         campaign = await _lookup(call, campaigns.status(ref, call.actor, attempt_id=call.attempt_id), "status")
@@ -123,7 +133,7 @@ class CampaignListeners:
         parsed = request.command
         campaigns = self.campaigns
         if parsed.verb == "help" or campaigns is None:
-            await call.ack(text=usage_text(parsed.problem) if parsed.verb == "help" else NOT_CONFIGURED)
+            await call.ack(text=await self.usage(call, parsed.problem) if parsed.verb == "help" else NOT_CONFIGURED)
             intended = _ROUTED.get(first_word(text)[0].lower()) if parsed.problem else None
             if intended is not None:  # a known sub-command with bad arguments: an attempt, written down
                 await self.services.audit.record(intended, AuditOutcome.INVALID, call.actor, error=parsed.problem,

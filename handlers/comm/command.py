@@ -8,13 +8,14 @@ that is not a sub-command get the usage, visible only to the caller.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.access.explain import Standing, explain
 from bot.actor import Actor
 from bot.services import Services
 from handlers.comm import audit
@@ -24,6 +25,7 @@ from handlers.middleware.call import Call
 from handlers.middleware.early_ack import Listeners
 from handlers.middleware.payloads import first_word
 from handlers.ui.formatting import code, escape
+from handlers.ui.help import HelpLine, personal_help
 
 
 @dataclass(frozen=True)
@@ -47,11 +49,17 @@ ROUTES = merge_routes([
 ])
 
 
-def usage(unknown: str | None = None) -> str:
-    lines = [f"• {escape(sub.usage)}" for sub in SUBCOMMANDS.values()]
-    lines.append("• `/comm help`: this text")
+def usage(unknown: str | None = None, standings: Iterable[Standing] | None = None) -> str:
+    """Every sub-command, or (given the person's ``standings``) those they may use here and what else exists."""
+    lines = [HelpLine("*Usage:*")]
+    lines += [HelpLine(f"• {escape(sub.usage)}", () if sub.action == OPEN else (sub.action,),
+                       usable=True)
+              for sub in SUBCOMMANDS.values()]
+    lines.append(HelpLine("• `/comm help`: this text"))
     intro = f":warning: {code(unknown)} is not a /comm sub-command.\n" if unknown else ""
-    return intro + "*Usage:*\n" + "\n".join(lines)
+    if standings is None:
+        return intro + "\n".join(line.text for line in lines)
+    return intro + personal_help("/comm", lines, standings, escaped=True)
 
 
 def register(app: Listeners, services: Services) -> None:
@@ -61,7 +69,9 @@ def register(app: Listeners, services: Services) -> None:
         word, rest = first_word(str(command.get("text") or ""))
         sub = SUBCOMMANDS.get(word.lower())
         if sub is None:
-            await ack(text=usage(None if word.lower() in HELP_WORDS else word[:40]))
+            actions = [sub.action for sub in SUBCOMMANDS.values() if sub.action != OPEN]
+            standings = await explain(services.access, actor.user_id, actor.channel_id, actions)
+            await ack(text=usage(None if word.lower() in HELP_WORDS else word[:40], standings))
             return
         call = Call(actor, attempt_id, ack, respond, client, args=rest, trigger_id=command.get("trigger_id"))
         await sub.run(call, services)

@@ -1,10 +1,10 @@
 """The one access check: a Bolt global middleware that every command, button, form and menu passes through.
 
 Each handler module says in its ``ROUTES`` which action (DESIGN.md's names) each of its slash sub-commands,
-buttons (by action_id) and modals (by callback_id) performs. The middleware maps the request to its action,
-asks :mod:`bot.access.policy`, and then either passes it on (the decision and an attempt id for the audit log go into
-Bolt's context) or denies it: the user is told why and how to get access, the denial is audited, and no
-listener runs.
+buttons (by action_id), modals and shortcuts (by callback_id) and events (by type) performs. The middleware maps
+the request to its action, asks :mod:`bot.access.policy`, and then either passes it on (the decision and an
+attempt id for the audit log go into Bolt's context) or denies it: the user is told why and how to get access,
+the denial is audited, and no listener runs.
 
 Fail closed: a request the routes do not know (an unknown command, sub-command, button, modal, shortcut,
 event) is denied, since nothing says it is harmless. Usage (``help``, or no text) is open for every routed
@@ -70,11 +70,14 @@ DECISION_KEY = "access_decision"
 @dataclass(frozen=True)
 class Routes:
     """What each request performs. ``commands``: command -> first word (or ``*``) -> action; ``actions``:
-    action_id -> action (buttons, menus, their option loads); ``views``: callback_id -> action."""
+    action_id -> action (buttons, menus, their option loads); ``views``: callback_id -> action; ``shortcuts``:
+    a global or message shortcut's callback_id -> action; ``events``: an Events API event type -> action."""
 
     commands: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     actions: Mapping[str, str] = field(default_factory=dict)
     views: Mapping[str, str] = field(default_factory=dict)
+    shortcuts: Mapping[str, str] = field(default_factory=dict)
+    events: Mapping[str, str] = field(default_factory=dict)
 
 
 def merge_routes(parts: Iterable[Routes]) -> Routes:
@@ -83,16 +86,20 @@ def merge_routes(parts: Iterable[Routes]) -> Routes:
     commands: dict[str, dict[str, str]] = {}
     actions: dict[str, str] = {}
     views: dict[str, str] = {}
+    shortcuts: dict[str, str] = {}
+    events: dict[str, str] = {}
     for part in parts:
         for command, words in part.commands.items():
             table = commands.setdefault(command, {})
             _add(table, words, f"command {command}")
         _add(actions, part.actions, "action_id")
         _add(views, part.views, "callback_id")
+        _add(shortcuts, part.shortcuts, "shortcut callback_id")
+        _add(events, part.events, "event type")
     routed = [*(action for table in commands.values() for action in table.values()), *actions.values(),
-              *views.values()]
+              *views.values(), *shortcuts.values(), *events.values()]
     require_known(action for action in routed if action != OPEN)
-    return Routes(commands, actions, views)
+    return Routes(commands, actions, views, shortcuts, events)
 
 
 def _add(into: dict[str, str], items: Mapping[str, str], what: str) -> None:
@@ -141,9 +148,11 @@ def resolve(payload: SlackPayload, routes: Routes) -> Target:
     callback_id = payload.callback_id if isinstance(payload, Shortcut | MessageAction) else None
     arguments = {"type": payload.type, "callback_id": callback_id}
     if callback_id is not None:
-        return Target("other", f"shortcut {callback_id}".strip(), None, arguments)
+        return Target("other", f"shortcut {callback_id}".strip(), routes.shortcuts.get(callback_id), arguments)
     if isinstance(payload, EventCallback):
-        return Target("other", f"event {payload.event.type}".strip(), None, arguments)
+        event_type = payload.event.type
+        arguments = {"type": payload.type, "event": event_type}
+        return Target("other", f"event {event_type}".strip(), routes.events.get(event_type), arguments)
     return Target("other", payload.kind, None, arguments)
 
 
@@ -314,7 +323,11 @@ def metric_labels(target: Target, payload: SlackPayload, routes: Routes) -> tupl
     if target.kind in ("view", "view_closed"):
         callback_id = target.arguments.get("callback_id")
         return "view", callback_id if isinstance(callback_id, str) and callback_id in routes.views else OTHER
-    return ("event" if isinstance(payload, EventCallback) else "action"), OTHER
+    if isinstance(payload, EventCallback):
+        event_type = target.arguments.get("event")
+        return "event", event_type if isinstance(event_type, str) and event_type in routes.events else OTHER
+    callback_id = target.arguments.get("callback_id")
+    return "action", callback_id if isinstance(callback_id, str) and callback_id in routes.shortcuts else OTHER
 
 
 async def _deny(ack: AsyncAck, target: Target, payload: SlackPayload, text: str) -> BoltResponse:

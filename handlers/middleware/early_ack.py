@@ -192,3 +192,11 @@ class Listeners:
 
     def view(self, callback_id: str) -> Callable[[L], L]:
         return self._register(self._app.view(callback_id))
+
+    def shortcut(self, callback_id: str) -> Callable[[L], L]:
+        """A global or message shortcut (Bolt's ``app.shortcut`` serves both)."""
+        return self._register(self._app.shortcut(callback_id))
+
+    def event(self, event_type: str) -> Callable[[L], L]:
+        """An Events API event; its listener acks at once like any other (Slack retries events left unanswered)."""
+        return self._register(self._app.event(event_type))

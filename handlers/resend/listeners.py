@@ -1,4 +1,4 @@
-"""/resend and its "Resend anyway" button."""
+"""/resend, its "Resend anyway" button, and (handlers/resend/shortcut.py) the Resend from message shortcut."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.access.explain import explain
 from bot.actor import Actor
 from bot.audit.log import AuditOutcome
 from bot.errors import UsageError
@@ -17,8 +18,10 @@ from bot.work import Busy
 from handlers.middleware.authorize import ANY, Routes
 from handlers.middleware.call import Call
 from handlers.middleware.early_ack import Listeners
+from handlers.resend import shortcut
 from handlers.resend.blocks import RESEND_ANYWAY, after_anyway, result_blocks, summary_text
 from handlers.ui.formatting import escape
+from handlers.ui.help import HelpLine, personal_help
 
 log = logging.getLogger("commops.handlers.resend")
 
@@ -26,16 +29,28 @@ FAILED_REPLY = ("Something went wrong on our side while resending; the ids above
                 "confirmed. Check before trying again.")
 
 # Every /resend (but its usage) and every Resend-anyway click resends: both need the `resend` grant.
-ROUTES = Routes(commands={"/resend": {ANY: "resend"}}, actions={RESEND_ANYWAY: "resend"})
+# The Resend from message shortcut and its form resend too: the grant is checked when the shortcut is used and again
+# when the form is submitted.
+ROUTES = Routes(commands={"/resend": {ANY: "resend"}}, actions={RESEND_ANYWAY: "resend"},
+                shortcuts={shortcut.SHORTCUT: "resend"}, views={shortcut.FORM: "resend"})
+
+
+async def personal_usage(services: Services, actor: Actor) -> str:
+    """The usage of /resend when the person may resend here; else what it is, why not, and how to get access."""
+    standings = await explain(services.access, actor.user_id, actor.channel_id, ("resend",))
+    return personal_help("/resend", [HelpLine(USAGE, ("resend",), usable=True)], standings)
 
 
 def register(app: Listeners, services: Services) -> None:
+    shortcut.register(app, services)
+
     @app.command("/resend")
     async def resend_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, actor: Actor,
                              attempt_id: str, client: AsyncWebClient) -> None:
         text = (command.get("text") or "").strip()
         if text.lower() in ("", "help", "-h", "--help", "?"):
-            await ack(text=escape(USAGE if text else f"{UsageError('Give at least one message id.')}\n\n{USAGE}"))
+            usage = await personal_usage(services, actor)
+            await ack(text=usage if text else f"{escape(UsageError('Give at least one message id.'))}\n\n{usage}")
             return
         try:
             ids = parse_message_ids(text)

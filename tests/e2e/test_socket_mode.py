@@ -174,3 +174,21 @@ async def test_a_taken_health_port_stops_the_start_before_any_connection(sandbox
             await close_app(app)
             await services.aclose()
     assert slack.calls("apps.connections.open") == []
+
+
+async def test_the_home_tab_and_the_shortcut_work_over_the_socket(sbot: SocketBot) -> None:
+    await sbot.acked(await sbot.slack.send_event(payloads.app_home_opened(ALICE[0])))
+    published = await sbot.slack.wait_for("views.publish")
+    assert published.ok and published.args["user_id"] == ALICE[0]
+    assert "What you may do" in str(sbot.slack.home_views[ALICE[0]]["blocks"])
+
+    message = {"type": "message", "user": "U0OTHER01", "ts": "1764200000.000100", "text": f"failed: {SEED}"}
+    await sbot.acked(await sbot.slack.send_interactive(payloads.message_action(
+        message, callback_id="resend_from_message", user_id=ALICE[0], user_name=ALICE[1], channel_id=CHANNEL,
+        response_url=sbot.slack.new_response_url(channel_id=CHANNEL, user_id=ALICE[0]),
+        trigger_id=sbot.slack.new_trigger_id())))
+    opened = await sbot.slack.wait_for("views.open")
+    assert opened.result is not None
+    await sbot.acked(await sbot.submit(sbot.slack.views[opened.result["view"]["id"]], {}))
+    posted = await sbot.slack.wait_for("chat.postMessage")
+    assert posted.args["channel"] == CHANNEL and str(SEED_RESENT) in text_of(posted.args)

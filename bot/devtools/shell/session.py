@@ -15,6 +15,7 @@ import logging
 import secrets
 import sys
 import tempfile
+import time
 from collections.abc import Awaitable, Callable
 from typing import IO, Any
 
@@ -33,7 +34,10 @@ SETTLE_SECONDS = 60.0
 HELP = """Type a slash command as in Slack, e.g.
   /resend 1746061653596        /resend help        /comm audit
   /campaign list               /campaign status "Weekly Digest"        /campaign pause winback march
+`home` shows the bot's Home tab; `shortcut <message text>` (or `shortcut` alone, then paste a message and end with
+an empty line) runs the Resend from message shortcut on it.
 Type a button's number to press it, `help` for this text, `quit` (or Ctrl-D) to leave."""
+SHORTCUT = "resend_from_message"
 
 Dispatch = Callable[[str], Awaitable[tuple[int, str]]]
 
@@ -143,6 +147,43 @@ class Shell:
         )
         await self._send(body)
 
+    async def open_home(self) -> None:
+        """Open the Home tab as Slack does (an ``app_home_opened`` event), then draw what the bot published."""
+        status, text = await self.dispatch(payloads.app_home_opened(SHELL_USER))
+        self.show_ack(status, text)
+        await self.settle()
+        self.show_home()
+
+    def show_home(self) -> None:
+        view = self.emulator.home_views.get(SHELL_USER)
+        if view is None:
+            self.term.say("commops published no Home tab.")
+            return
+        self.term.say("── Home tab " + "─" * 40)
+        for line in render_blocks(view.get("blocks") or [], self.board, view, {"view": view}, self._users):
+            self.term.say("  " + line)
+        self.term.say()
+
+    async def run_shortcut(self, text: str) -> None:
+        """The Resend from message shortcut on a message (in #shell) that says ``text``."""
+        if not text:
+            self.term.say("Paste the message, then an empty line:")
+            lines: list[str] = []
+            while True:
+                line = await self.term.ask("")
+                if line is None or not line.strip():
+                    break
+                lines.append(line)
+            text = "\n".join(lines)
+        ts = f"{time.time():.6f}"
+        message = {"type": "message", "user": "U0SOMEONE", "ts": ts, "text": text}
+        body = payloads.message_action(
+            message, callback_id=SHORTCUT, user_id=SHELL_USER, user_name=self.user_name, channel_id=SHELL_CHANNEL,
+            channel_name="shell", response_url=self.emulator.new_response_url(
+                channel_id=SHELL_CHANNEL, user_id=SHELL_USER, message_ts=ts),
+            trigger_id=self.emulator.new_trigger_id())
+        await self._send(body)
+
     async def press(self, button: Button) -> None:
         if button.confirm:
             title = plain(str((button.confirm.get("title") or {}).get("text", "Are you sure?")))
@@ -154,6 +195,13 @@ class Shell:
         action = payloads.button_action(button.message.get("blocks") or [], action_id=button.action_id,
                                         value=button.value)
         action["block_id"] = button.block_id
+        view = button.origin.get("view")
+        if isinstance(view, dict) and button.origin.get("message") is None:  # a button in a modal or the Home tab
+            await self._send(payloads.block_actions(action, user_id=SHELL_USER, user_name=self.user_name, view=view,
+                                                    trigger_id=self.emulator.new_trigger_id(view_id=view.get("id"))))
+            if view.get("type") == "home":
+                self.show_home()
+            return
         channel = button.origin.get("channel") or SHELL_CHANNEL
         message = button.origin.get("message")
         body = payloads.block_actions(
@@ -195,6 +243,10 @@ class Shell:
                 return
             if line in ("help", "?"):
                 self.term.say(HELP)
+            elif line == "home":
+                await self.open_home()
+            elif line == "shortcut" or line.startswith("shortcut "):
+                await self.run_shortcut(line.removeprefix("shortcut").strip())
             elif line.startswith("/"):
                 await self.run_command(line)
             elif line.isdecimal() and int(line) in self.board.buttons:

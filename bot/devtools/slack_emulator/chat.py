@@ -108,7 +108,7 @@ class Chat(Directory):
     # --- Web API methods ------------------------------------------------------------------------------------
 
     def _chat_post_message(self, args: JSON) -> JSON:
-        channel = self._channel(args)
+        channel = self._postable_channel(args)
         text, blocks = self._content(args)
         ts = self._next_ts()
         message = self._new_message(text, blocks, args, ts)
@@ -116,7 +116,7 @@ class Chat(Directory):
         return {"channel": channel, "ts": ts, "message": copy.deepcopy(message)}
 
     def _chat_post_ephemeral(self, args: JSON) -> JSON:
-        channel = self._channel(args)
+        channel = self._postable_channel(args)
         user = args.get("user")
         if not isinstance(user, str) or not user:
             raise Failure("user_not_found")

@@ -90,8 +90,11 @@ class Directory(EmulatorBase):
     def add_usergroup(self, usergroup_id: str, members: Iterable[str]) -> None:
         self._usergroups[usergroup_id] = list(members)
 
-    def add_channel(self, channel_id: str, name: str | None = None, *, is_private: bool = False) -> JSON:
-        """Add a channel as ``conversations.info`` reports it (ids starting with ``D`` are direct messages)."""
+    def add_channel(self, channel_id: str, name: str | None = None, *, is_private: bool = False,
+                    is_member: bool = True) -> JSON:
+        """Add a channel as ``conversations.info`` reports it (ids starting with ``D`` are direct messages).
+        ``is_member=False``: the bot is not in it, so posting there (a message or an ephemeral one) answers
+        ``not_in_channel``, as Slack does for a channel the app has not joined and may not post in."""
         created = int(time.time())
         if channel_id.startswith("D"):
             channel: JSON = {
@@ -119,7 +122,7 @@ class Directory(EmulatorBase):
                 "is_shared": False,
                 "is_ext_shared": False,
                 "is_org_shared": False,
-                "is_member": True,
+                "is_member": is_member,
                 "name_normalized": name,
                 "creator": "U0000000001",
                 "topic": {"value": "", "creator": "", "last_set": 0},
@@ -140,6 +143,13 @@ class Directory(EmulatorBase):
             if self.strict_channels and not channel.startswith("D"):
                 raise Failure("channel_not_found")
             self.add_channel(channel)
+        return channel
+
+    def _postable_channel(self, args: JSON) -> str:
+        """:meth:`_channel` for a post: a channel the bot is not in refuses it."""
+        channel = self._channel(args)
+        if self._channels[channel].get("is_member") is False:
+            raise Failure("not_in_channel")
         return channel
 
     # --- Web API methods ------------------------------------------------------------------------------------

@@ -67,6 +67,7 @@ class SlackEmulator(ResponseUrls, Views, SocketMode, CallLog, Faults):
             "views.open": self._views_open,
             "views.push": self._views_push,
             "views.update": self._views_update,
+            "views.publish": self._views_publish,
             "users.info": self._users_info,
             "usergroups.users.list": self._usergroups_users_list,
             "conversations.info": self._conversations_info,

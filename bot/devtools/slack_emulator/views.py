@@ -1,5 +1,6 @@
 """Modals: single-use trigger ids, ``views.open`` / ``views.push`` / ``views.update`` with Slack's checks on a
-view, view stacks (at most 3 deep), hashes and external ids, and closing a view as the user would."""
+view, view stacks (at most 3 deep), hashes and external ids, and closing a view as the user would. Home tabs:
+``views.publish``, one view per user (:attr:`Views.home_views`), with the same checks on its blocks."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ class Views(EmulatorBase):
         self.views: dict[str, JSON] = {}
         self._triggers: dict[str, _Trigger] = {}
         self._view_stacks: dict[str, list[str]] = {}  # root view id -> stack, root first
+        self.home_views: dict[str, JSON] = {}  # user id -> the Home tab published for them
         self._ids = itertools.count(1)
 
     def new_trigger_id(self, *, view_id: str | None = None) -> str:
@@ -62,15 +64,15 @@ class Views(EmulatorBase):
             raise Failure("expired_trigger_id")
         return trigger
 
-    def _prepared_view(self, args: JSON, *, updating: JSON | None = None) -> JSON:
+    def _prepared_view(self, args: JSON, *, updating: JSON | None = None, kind: str = "modal") -> JSON:
         """Validate the ``view`` argument and return it as Slack stores it (ids and hash still to be set)."""
         view = args.get("view")
         if not isinstance(view, dict):
             raise Failure("invalid_arguments", extra=problems(["missing required field: view"]))
         checker = BlockChecker()
-        if view.get("type") != "modal":
-            checker.fail("/view/type", "must be a valid enum value (modal)")
-        checker.text(view.get("title"), "/view/title", 24, plain=True)
+        if view.get("type") != kind:
+            checker.fail("/view/type", f"must be a valid enum value ({kind})")
+        checker.text(view.get("title"), "/view/title", 24, plain=True, required=kind == "modal")
         checker.text(view.get("submit"), "/view/submit", 24, plain=True, required=False)
         checker.text(view.get("close"), "/view/close", 24, plain=True, required=False)
         blocks = checker.blocks(view.get("blocks"), "/view/blocks", MAX_VIEW_BLOCKS)
@@ -89,7 +91,7 @@ class Views(EmulatorBase):
             raise Failure("duplicate_external_id")
         return {
             "team_id": TEAM_ID,
-            "type": "modal",
+            "type": kind,
             "blocks": blocks,
             "private_metadata": view.get("private_metadata", ""),
             "callback_id": view.get("callback_id", ""),
@@ -180,3 +182,19 @@ class Views(EmulatorBase):
         current.update(prepared)
         current["hash"] = self._new_hash()
         return {"view": copy.deepcopy(current)}
+
+    def _views_publish(self, args: JSON) -> JSON:
+        user_id = args.get("user_id")
+        if not isinstance(user_id, str) or not user_id:
+            raise Failure("invalid_arguments", extra=problems(["missing required field: user_id"]))
+        if user_id[:1] not in ("U", "W") or not user_id.isalnum():
+            raise Failure("user_not_found")
+        current = self.home_views.get(user_id)
+        if args.get("hash") and (current is None or args["hash"] != current["hash"]):
+            raise Failure("hash_conflict")
+        prepared = self._prepared_view(args, kind="home")
+        view = {"id": current["id"] if current else f"V0{next(self._ids):08d}", **prepared,
+                "hash": self._new_hash(), "previous_view_id": None}
+        view["root_view_id"] = view["id"]
+        self.home_views[user_id] = view
+        return {"view": copy.deepcopy(view)}

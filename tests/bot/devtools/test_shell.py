@@ -43,3 +43,16 @@ def test_eof_waits_for_the_answer_and_unknown_input_is_explained(tmp_path: Path)
     assert "Commands start with /" in result.stdout
     assert "There is no button 7." in result.stdout
     assert "Message 174606165 was not found in org 100737" in result.stdout
+
+
+def test_the_shell_shows_the_home_tab_and_runs_the_shortcut_on_a_pasted_message(tmp_path: Path) -> None:
+    result = run_shell(["home", "shortcut", "Undelivered today:", "1746061653596 (sms) and 1746061653601", "", "",
+                        "home", "quit"], tmp_path)
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert "── Home tab" in out and "WHAT YOU MAY DO" in out and "[1] Refresh" in out
+    assert "Found 2 message ids in this message" in out
+    assert "resent as `1748743190124`" in out
+    assert "Resend: 2 resent. The result was posted in #C0SHELL01." in out
+    assert "`resend` `1746061653596`" in out  # the Home tab, drawn again, lists the resend
+    assert "Traceback" not in out + result.stderr

@@ -376,3 +376,21 @@ async def test_bolt_aiohttp_adapter_accepts_the_same_bodies(emulator: SlackEmula
         assert seen["command"]["text"] == "77"
     finally:
         await runner.cleanup()
+
+
+def test_message_action_and_app_home_opened_pass_the_bots_own_models() -> None:
+    from urllib.parse import parse_qs
+
+    from bot.devtools import slack_payloads as built
+    from handlers.middleware.payloads import EventCallback, MessageAction, decode, parse
+
+    message = {"type": "message", "user": "U0OTHER01", "ts": "1764200000.000100", "text": "id 1746061653596"}
+    body = built.message_action(message, callback_id="resend_from_message", user_id="U0ASHA001", user_name="asha",
+                                channel_id="C0OPS0001", response_url="https://hooks.slack.com/x", trigger_id="1.2.3")
+    assert "payload" in parse_qs(body)
+    action = parse(decode(body.encode(), built.FORM_CONTENT_TYPE))
+    assert isinstance(action, MessageAction) and action.callback_id == "resend_from_message"
+    assert action.message.text == "id 1746061653596" and action.channel.id == "C0OPS0001"
+    event = parse(decode(built.app_home_opened("U0ASHA001").encode(), "application/json"))
+    assert isinstance(event, EventCallback) and event.event.type == "app_home_opened"
+    assert event.event.user == "U0ASHA001" and event.event.tab == "home"

@@ -66,3 +66,15 @@ async def test_ephemeral_messages(emulator: SlackEmulator, client: AsyncWebClien
     assert emulator.messages("C1") == []
     [only] = emulator.ephemeral_messages("C1", "U1")
     assert only["text"] == "only you" and only["is_ephemeral"] and only["recipient"] == "U1"
+
+
+async def test_a_channel_the_bot_is_not_in_refuses_posts_but_a_direct_message_goes(
+    emulator: SlackEmulator, client: AsyncWebClient
+) -> None:
+    emulator.add_channel("C0NOTIN01", is_member=False)
+    assert await error_of(client.chat_postMessage(channel="C0NOTIN01", text="hi")) == "not_in_channel"
+    assert await error_of(client.chat_postEphemeral(channel="C0NOTIN01", user="U0ALICE01", text="hi")) == (
+        "not_in_channel")
+    assert emulator.messages("C0NOTIN01") == []
+    sent = await client.chat_postMessage(channel="U0ALICE01", text="by DM")
+    assert sent["channel"] == "D0ALICE01"

@@ -69,3 +69,16 @@ async def test_views_update_and_push(emulator: SlackEmulator, client: AsyncWebCl
     assert await error_of(fourth) == "push_limit_reached"
     emulator.close_view(view["id"])
     assert emulator.views == {}
+
+
+async def test_views_publish_keeps_one_home_tab_per_user(emulator: SlackEmulator, client: AsyncWebClient) -> None:
+    home = {"type": "home", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "hi"}}]}
+    first = (await client.views_publish(user_id="U0ALICE01", view=home))["view"]
+    again = (await client.views_publish(user_id="U0ALICE01", view=home, hash=first["hash"]))["view"]
+    assert again["id"] == first["id"] and again["hash"] != first["hash"]
+    assert emulator.home_views["U0ALICE01"]["type"] == "home"
+    assert await error_of(client.views_publish(user_id="U0ALICE01", view=home, hash=first["hash"])) == "hash_conflict"
+    assert await error_of(client.views_publish(user_id="U0ALICE01", view=modal())) == "invalid_arguments"
+    too_many = {"type": "home", "blocks": [{"type": "divider"}] * 101}
+    assert await error_of(client.views_publish(user_id="U0ALICE01", view=too_many)) == "invalid_arguments"
+    assert await error_of(client.views_publish(user_id="nobody", view=home)) == "user_not_found"
