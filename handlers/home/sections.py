@@ -71,9 +71,12 @@ class HomeSection:
 async def what_you_may_do(ctx: HomeContext) -> list[Block]:
     allowed = [s for s in ctx.standings.values() if s.allowed]
     denied = [s for s in ctx.standings.values() if not s.allowed]
-    lines = [f":white_check_mark: `{s.action}`: {s.purpose} _({reason(s)})_" for s in allowed]
+    reasons = {reason(s) for s in allowed}
+    shared = reasons.pop() if len(allowed) > 1 and len(reasons) == 1 else None  # said once, not on every line
+    lines = [f":white_check_mark: `{s.action}`: {s.purpose}" + ("" if shared else f" _({reason(s)})_")
+             for s in allowed]
     lines += [f":lock: `{s.action}`: {s.purpose}. _Not for you: {reason(s)}._" for s in denied]
-    blocks = grouped_sections(lines, "home-access")
+    blocks = ([context(f"All of these: {shared}.")] if shared else []) + grouped_sections(lines, "home-access")
     if denied:
         first = denied[0].action
         blocks.append(context(f"To get one of them, {how_to_get(first)} (or that action). `/resend help`, "

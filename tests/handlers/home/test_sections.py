@@ -8,7 +8,7 @@ from typing import Any, cast
 from bot.access.explain import Standing
 from bot.home.sources import HomeSources, NotConfigured
 from bot.vendors.errors import VendorError
-from handlers.home.sections import HomeContext, HomeSection, compose
+from handlers.home.sections import HomeContext, HomeSection, compose, what_you_may_do
 from handlers.ui.formatting import Block, section
 
 
@@ -64,3 +64,14 @@ async def test_however_much_there_is_the_tab_stays_within_100_blocks() -> None:
     blocks = await compose(context_for(), [HomeSection(f"Part {n}", lots) for n in range(40)])
     assert len(blocks) <= 100
     assert "More did not fit on this page" in str(blocks[-1])
+
+
+async def test_a_reason_shared_by_every_action_you_may_do_is_said_once() -> None:
+    ctx = context_for()
+    granted = [Standing(action, True, "granted", (1,), ("user",)) for action in ("resend", "campaign.pause")]
+    ctx.standings = {s.action: s for s in granted}
+    shown = str(await what_you_may_do(ctx))
+    assert shown.count("grant 1 of the access policy names you") == 1 and "All of these: grant 1" in shown
+    ctx.standings["audit.read"] = Standing("audit.read", True, "open")  # a different reason: each line says its own
+    shown = str(await what_you_may_do(ctx))
+    assert shown.count("grant 1 of the access policy names you") == 2 and "All of these" not in shown
