@@ -3,6 +3,6 @@
 
 from __future__ import annotations
 
-from handlers import alerts, campaign, comm, resend
+from handlers import alerts, approvals, campaign, comm, resend
 
-FAMILIES = (resend, campaign, comm, alerts)
+FAMILIES = (resend, campaign, comm, alerts, approvals)

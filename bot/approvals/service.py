@@ -27,7 +27,7 @@ from bot.store.engine import Store
 
 log = logging.getLogger("commops.approvals")
 
-__all__ = ["ApprovalRequest", "ApprovalService", "Decided", "Executed", "State", "Verdict"]
+__all__ = ["ApprovalRequest", "ApprovalService", "Decided", "Executed", "Executor", "State", "Verdict"]
 
 ALL_IDS = 10**6  # "any number of ids": which rules cover an action at all, whatever their min_ids
 
@@ -40,6 +40,7 @@ class Executed:
     ok: bool
     summary: str
     lines: tuple[str, ...] = ()
+    blocks: tuple[dict[str, Any], ...] = ()  # the family's own rendering of the outcome (e.g. with an Undo button)
 
 
 Executor = Callable[[ApprovalRequest], Awaitable[Executed]]
