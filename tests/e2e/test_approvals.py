@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from bot.audit.report import render
 from bot.devtools.slack_emulator import SlackEmulator
 from tests.conftest import Sandbox
 from tests.e2e.campaign_support import IDS, SENDS, ask, campaign_bot, last_ephemeral, puts, shown
@@ -139,6 +140,10 @@ async def test_a_large_resend_waits_and_runs_once_when_an_approver_approves(abot
     assert story[-1] == (LEAD[0], "approval.executed", "ok")
     executed = (await abot.services.audit.query(actions=["approval.executed"]))[-1]
     assert executed.arguments["requested_by"] == ALICE[0] and executed.arguments["approved_by"] == LEAD[0]
+    table = render(await abot.services.audit.query(actions=["approval.*"]), "table")  # as `commops audit` prints it
+    assert all(action in table for action in ("approval.request", "approval.decide", "approval.approve",
+                                              "approval.executed"))
+    assert '"approved_by": "U0LEAD0001"' in table
 
 
 async def test_a_resend_under_the_threshold_is_carried_out_as_before(abot: Bot) -> None:
@@ -254,3 +259,40 @@ async def test_a_request_survives_a_restart(sandbox: Sandbox, tmp_path: Path) ->
             assert sandbox.state.campaigns.sends[RUNNING]["status"] == "stopped"
             assert "Approved and carried out" in text(request_message(second))
 
+
+
+async def test_two_replicas_on_one_database_run_an_approval_once(sandbox: Sandbox, tmp_path: Path) -> None:
+    slack = SlackEmulator()
+    async with slack.serve(), approval_bot(sandbox, tmp_path, slack=slack) as one, \
+            approval_bot(sandbox, tmp_path, slack=slack) as two:
+        request = await ask_stop(one)
+        clicks = await asyncio.gather(one.click(request, action_id="approval.approve", user=LEAD),
+                                      two.click(request, action_id="approval.approve", user=GREG))
+        assert [click.status_code for click in clicks] == [200, 200]
+        await one.settle()
+        await two.settle()
+        assert len(stops(one)) == 1
+        assert len(await one.services.audit.query(actions=["approval.executed"])) == 1
+
+
+async def test_resend_anyway_waits_when_a_rule_covers_it(sandbox: Sandbox, tmp_path: Path) -> None:
+    policy = tmp_path / "approval-policy.toml"
+    policy.write_text(f'[[grant]]\nactions = ["*"]\nusers = ["{ALICE[0]}"]\n')
+    async with campaign_bot(sandbox, tmp_path, access_policy=policy) as bot:
+        await bot.command("/resend", str(SEED))
+        await bot.reply()
+        await bot.command("/resend", str(SEED))
+        duplicate = await bot.reply(lambda call: "Not resent again" in shown(call))
+        assert "Resend anyway" in shown(duplicate)
+        policy.write_text(f'[[grant]]\nactions = ["*"]\nusers = ["{ALICE[0]}"]\n\n[[approval]]\nactions = '
+                          f'["resend"]\napprovers = ["{LEAD[0]}"]\n')
+        assert bot.services.access.source is not None
+        bot.services.access.source._recheck = 0  # the next request reads the new version
+        [with_button] = [message for message in bot.slack.messages(CHANNEL) if "resend.anyway" in str(message)]
+        await press(bot, with_button, "resend.anyway", ALICE)
+        assert "needs a second person's approval" in told(bot, ALICE)
+        assert f"resend message `{SEED}` *again*" in text(request_message(bot))
+        assert len(await bot.vendor_calls(RESEND)) == 1
+        await press(bot, request_message(bot), "approval.approve", LEAD)
+        assert len(await bot.vendor_calls(RESEND)) == 2
+        assert "Approved and carried out" in text(request_message(bot))
