@@ -23,7 +23,7 @@ from handlers.alerts.blocks import RESEND, RESEND_ALL, redraw, thread_blocks
 from handlers.middleware.authorize import Routes
 from handlers.middleware.early_ack import Listeners
 from handlers.ui.approval import hold
-from handlers.ui.formatting import code, mention, slack_date
+from handlers.ui.formatting import code, escape, mention, slack_date
 
 log = logging.getLogger("commops.handlers.alerts")
 
@@ -100,7 +100,7 @@ def outcome_lines(results: Sequence[ItemResult]) -> tuple[str, ...]:
             lines.append(f":white_check_mark: {code(result.message_id)} resent as {code(item.resent_id)}")
         elif result.result is Result.FAILED:
             why = item.resend_error if item is not None and item.resend_error else "it failed"
-            lines.append(f":x: {code(result.message_id)}: {why}")
+            lines.append(f":x: {code(result.message_id)}: {escape(why)}")
         else:
             lines.append(note(result) or f"{code(result.message_id)}: {result.result.value}")
     return tuple(lines)

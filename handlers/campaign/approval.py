@@ -15,7 +15,7 @@ from bot.campaigns.plan import Op, plan
 from bot.campaigns.service import CHANGING, CampaignService, ChangeStatus
 from bot.services import Services
 from handlers.campaign import blocks as ui
-from handlers.campaign.later import carry_out_schedule, read_campaign
+from handlers.campaign.later import carry_out_schedule, fallback, read_campaign
 from handlers.campaign.values import read_toggle_value
 from handlers.middleware.call import Call
 from handlers.ui.approval import hold
@@ -34,7 +34,8 @@ async def hold_toggle(services: Services, call: Call, campaigns: CampaignService
         lines = [f"{ui.op_icon(op)} *{op.value.capitalize()}* campaign {code(campaign_id)} (it could not be read now)"]
     lines.append("_The campaign is read again when it is approved; if it changed since, nothing is saved._")
     return await hold(services, call.client, call.actor, call.attempt_id, f"campaign.{op.value}",
-                      {"campaign_id": campaign_id, "value": value}, lines, audit={"campaign_id": campaign_id})
+                      {"campaign_id": campaign_id, "value": value}, lines, audit={"campaign_id": campaign_id},
+                      fallback=fallback(call))
 
 
 async def hold_stop(services: Services, call: Call, campaigns: CampaignService, campaign_id: str,
@@ -44,7 +45,8 @@ async def hold_stop(services: Services, call: Call, campaigns: CampaignService, 
     lines = [f":no_entry: *Stop* send {code(send_id)} of {where}. A stopped send cannot be resumed: the contacts it "
              "has not reached yet will not get this message from it."]
     return await hold(services, call.client, call.actor, call.attempt_id, "campaign.stop",
-                      {"campaign_id": campaign_id, "send_id": send_id}, lines, audit={"campaign_id": campaign_id})
+                      {"campaign_id": campaign_id, "send_id": send_id}, lines, audit={"campaign_id": campaign_id},
+                      fallback=fallback(call))
 
 
 def register_executors(services: Services) -> None:

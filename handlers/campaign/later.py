@@ -8,7 +8,9 @@ the confirm button carries the instant the preview showed, so what is confirmed 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -52,6 +54,18 @@ async def user_zone(client: AsyncWebClient, user_id: str) -> str | None:
     return zone if isinstance(zone, str) and zone else None
 
 
+def fallback(call: Call) -> Callable[[dict[str, Any]], Awaitable[Any]] | None:
+    """The click's response URL: how the request is posted in a channel the bot is not in."""
+    respond = call.respond
+    if respond is None:
+        return None
+
+    async def post(message: dict[str, Any]) -> Any:
+        return await respond(**message)
+
+    return post
+
+
 async def read_campaign(campaigns: CampaignService, campaign_id: str) -> Campaign | None:
     """The campaign as it is now, for describing an approval request; None when it cannot be read."""
     try:
@@ -86,7 +100,8 @@ async def hold_schedule(services: Services, call: Call, action_id: str, value: s
         lines.append(campaign_ui.change_lines(plan(campaign, op).changes))
     return await hold(services, call.client, call.actor, call.attempt_id, APPROVAL_ACTIONS[action_id],
                       {"campaign_id": button.campaign_id, "schedule": action_id, "value": value}, lines,
-                      audit={"campaign_id": button.campaign_id})
+                      audit={"campaign_id": button.campaign_id},
+                      fallback=fallback(call))
 
 
 async def carry_out_schedule(services: Services, request: ApprovalRequest, action_id: str) -> Executed:

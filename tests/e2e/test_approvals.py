@@ -296,3 +296,16 @@ async def test_resend_anyway_waits_when_a_rule_covers_it(sandbox: Sandbox, tmp_p
         await press(bot, request_message(bot), "approval.approve", LEAD)
         assert len(await bot.vendor_calls(RESEND)) == 2
         assert "Approved and carried out" in text(request_message(bot))
+
+
+async def test_in_a_channel_the_bot_is_not_in_the_request_goes_by_the_response_url(abot: Bot) -> None:
+    await ask(abot, f"stop weekly {RUNNING}")
+    abot.slack.fail_next("chat.postMessage", "not_in_channel")
+    await abot.click(last_ephemeral(abot), action_id="campaign.stop")
+    await abot.settle()
+    request = request_message(abot)  # posted in the channel through the click's response URL
+    assert "needs a second person's approval" in told(abot, ALICE)
+    abot.slack.fail_next("chat.update", "not_in_channel")
+    await press(abot, request, "approval.approve", LEAD)
+    assert abot.sandbox.state.campaigns.sends[RUNNING]["status"] == "stopped"
+    assert "Approved and carried out" in text(request_message(abot))  # redrawn through the approver's response URL
