@@ -309,3 +309,20 @@ async def test_in_a_channel_the_bot_is_not_in_the_request_goes_by_the_response_u
     await press(abot, request, "approval.approve", LEAD)
     assert abot.sandbox.state.campaigns.sends[RUNNING]["status"] == "stopped"
     assert "Approved and carried out" in text(request_message(abot))  # redrawn through the approver's response URL
+
+
+async def test_an_undo_button_under_a_rule_waits_too(abot: Bot) -> None:
+    cart = IDS["Cart Abandonment Nudge"]  # paused; resuming is under no rule, pausing (the undo) is
+    await ask(abot, "resume cart")
+    abot.slack.clear()
+    await abot.click(last_ephemeral(abot), action_id="campaign.resume")
+    resumed = await abot.reply()
+    assert f"<@{ALICE[0]}> resumed" in shown(resumed)
+    [undo] = [message for message in abot.slack.messages(CHANNEL) if "campaign-undo" in str(message.get("blocks"))]
+    await press(abot, undo, "campaign.pause", ALICE)
+    assert "needs a second person's approval" in told(abot, ALICE)
+    assert "*Pause* *Cart Abandonment Nudge*" in text(request_message(abot))
+    assert len(puts(abot, cart)) == 1  # only the resume
+    await press(abot, request_message(abot), "approval.approve", LEAD)
+    assert len(puts(abot, cart)) == 2
+    assert f"<@{ALICE[0]}> paused *Cart Abandonment Nudge*" in text(request_message(abot))
