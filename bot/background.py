@@ -9,6 +9,8 @@ from typing import Any
 
 log = logging.getLogger("commops.background")
 
+INTERRUPTED_SECONDS = 5.0  # for interrupted work to write its "interrupted" rows before the store closes
+
 
 class BackgroundWork:
     def __init__(self) -> None:
@@ -37,3 +39,15 @@ class BackgroundWork:
         log.info("waiting up to %.0f s for %d requests in progress", timeout, len(self._tasks))
         _done, still = await asyncio.wait(set(self._tasks), timeout=timeout)
         return len(still)
+
+    async def finish(self, timeout: float) -> int:
+        """At shutdown, before the store closes: wait up to ``timeout`` seconds for work in progress, then interrupt
+        what is left and give it a moment to record that it was interrupted (its audit rows and claims need the
+        store). Returns how many were interrupted."""
+        still = await self.drain(timeout)
+        if still:
+            log.warning("interrupting %d requests still in progress after %.0f s", still, timeout)
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.wait(set(self._tasks), timeout=INTERRUPTED_SECONDS)
+        return still

@@ -325,7 +325,7 @@ async def run_http(app: AsyncApp, services: Services, *, host: str, port: int) -
         log.info("serving Slack over HTTP at %s/slack/events", url)
         await stop.wait()
         log.info("stopping: no new requests; finishing those in progress")
-    await services.background.drain(DRAIN_SECONDS)
+    await services.background.finish(DRAIN_SECONDS)
 
 
 SocketListener = Callable[[Any, Any], Awaitable[None]]
@@ -412,4 +412,4 @@ async def run_socket(app: AsyncApp, services: Services, app_token: str, *, host:
         log.info("serving Slack in Socket Mode; /healthz, /readyz and /metrics at %s", serving.health_url)
         await stop.wait()
         log.info("stopping: no new requests; finishing those in progress")
-    await services.background.drain(DRAIN_SECONDS)
+    await services.background.finish(DRAIN_SECONDS)

@@ -22,6 +22,9 @@ Block = dict[str, Any]
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 _CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,}")
 _ENTITY_TAIL = re.compile(r"&[a-z]{0,3}$")
+# Bidirectional embeddings, overrides and isolates: one in a campaign name could turn the rest of the bot's line
+# around ("Paused by …" read backwards), so outside text shows them as their code point instead of obeying them.
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 def slack_date(moment: datetime, pattern: str = "{date_short_pretty} at {time}") -> str:
@@ -31,8 +34,10 @@ def slack_date(moment: datetime, pattern: str = "{date_short_pretty} at {time}")
 
 
 def escape(text: object) -> str:
-    """Escape the three characters Slack treats as control characters, so ``text`` shows as written."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Escape the three characters Slack treats as control characters, so ``text`` shows as written, and name the
+    bidirectional controls instead of letting them reorder the line around it."""
+    escaped = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _BIDI_CONTROLS.sub(lambda found: f"[U+{ord(found.group()):04X}]", escaped)
 
 
 def code(text: object) -> str:

@@ -130,6 +130,7 @@ async def running_bot(sandbox: Sandbox, tmp_path: Path, *, limits: Limits | None
             edge = edge_of(app)
             assert edge is not None and await edge.identity.get() is not None  # learnt at start, as in production
             yield Bot(url, slack, sandbox, services, http, app, runner)
+        await services.background.finish(10)  # as commops run stops: nothing in flight when the store closes
         if runner is not None:
             await runner.stop()
         await close_app(app)

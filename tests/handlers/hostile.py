@@ -7,12 +7,13 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-HOSTILE = "<!channel> Tom & Jerry <https://evil.example|click> <@U123>"
-ESCAPED = "&lt;!channel&gt; Tom &amp; Jerry &lt;https://evil.example|click&gt; &lt;@U123&gt;"
+HOSTILE = "<!channel> Tom & Jerry <https://evil.example|click> <@U123> \u202edesrever"
+ESCAPED = "&lt;!channel&gt; Tom &amp; Jerry &lt;https://evil.example|click&gt; &lt;@U123&gt; [U+202E]desrever"
 
 _ANGLED = re.compile(r"<[^<>]*>")
 _DATE = re.compile(r"<!date\^\d+\^[^|<>]*\|[^<>]*>")
 _BARE_AMPERSAND = re.compile(r"&(?!amp;|lt;|gt;)")
+_BIDI_CONTROL = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 def texts(found: Any) -> list[str]:
@@ -42,4 +43,5 @@ def assert_inert(found: Any, *, live: Iterable[str] = ()) -> str:
         for token in _ANGLED.findall(text):
             assert token in allowed or _DATE.fullmatch(token), f"live {token!r} in {text!r}"
         assert _BARE_AMPERSAND.search(text) is None, f"bare & in {text!r}"
+        assert _BIDI_CONTROL.search(text) is None, f"a bidirectional control in {text!r}"
     return joined
