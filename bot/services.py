@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from bot.access.policy import AccessControl, build_access
 from bot.access.replays import SeenRequests
+from bot.approvals.service import ApprovalService
 from bot.audit.log import AuditLog
 from bot.background import BackgroundWork
 from bot.campaigns.service import CampaignService
@@ -49,6 +50,7 @@ class Services:
     schedule: ScheduleService | None = None  # scheduled pauses and resumes; None when Comm is not configured
     turns: Turns = field(default_factory=Turns)  # the vendor workers, shared fairly (bot/work/turns.py)
     budget: Budget = field(default_factory=Budget)  # the bound on vendor work accepted (bot/work/budget.py)
+    approvals: ApprovalService | None = None  # the two-person rule (bot/approvals/); build_services always sets it
 
     async def aclose(self) -> None:
         await self.capillary.aclose()
@@ -104,4 +106,5 @@ async def build_services(settings: Settings, *, clock: Callable[[], datetime] = 
         if campaigns is not None else None,
         turns=turns,
         budget=Budget(settings.max_pending_calls, settings.max_pending_calls_per_user, rate=pace),
+        approvals=ApprovalService(store, access, audit, clock=clock),
     )

@@ -3,6 +3,6 @@
 
 from __future__ import annotations
 
-from handlers import alerts, campaign, comm, home, resend
+from handlers import alerts, approvals, campaign, comm, home, resend
 
-FAMILIES = (resend, campaign, comm, alerts, home)
+FAMILIES = (resend, campaign, comm, alerts, approvals, home)

@@ -11,6 +11,10 @@ A policy is a TOML file of ``[[grant]]`` tables (see DESIGN.md). The rules:
 A grant matches when the user is listed in ``users`` or is a member of a listed ``usergroups`` entry, and,
 when the grant has ``channels``, the request comes from one of them.
 
+``[[approval]]`` tables (the two-person rule, bot/approvals/) name actions that a second person must approve:
+``approvers`` and/or ``approver_groups``, optionally ``min_ids`` (``resend`` and ``alerts.resend`` only: from that
+many ids up) and ``expires_minutes`` (default 60). They are validated and reloaded with the grants.
+
 This module knows nothing of Slack's SDKs: user group membership arrives through :class:`GroupDirectory`.
 """
 
@@ -39,6 +43,11 @@ ACTIONS: tuple[str, ...] = (
 CHANGES_DATA = frozenset({"resend", "campaign.pause", "campaign.resume", "campaign.stop", "comm.upsert",
                           "alerts.resend"})
 OPEN_READS = frozenset({"campaign.status", "campaign.list"})
+# What a two-person rule may cover: the actions that reach customers, each carried out through an approval request.
+APPROVABLE = ("resend", "alerts.resend", "campaign.pause", "campaign.resume", "campaign.stop")
+COUNTED = frozenset({"resend", "alerts.resend"})  # the actions whose requests have a number of ids (min_ids)
+DEFAULT_EXPIRES_MINUTES = 60
+MAX_EXPIRES_MINUTES = 7 * 24 * 60
 
 
 class UnknownAction(ValueError):
@@ -90,9 +99,32 @@ class Grant:
 
 
 @dataclass(frozen=True)
+class ApprovalRule:
+    """An ``[[approval]]`` table: these actions need a second person's approval (bot/approvals/)."""
+
+    number: int  # 1-based position among the [[approval]] tables
+    actions: tuple[str, ...]
+    approvers: frozenset[str] = frozenset()
+    approver_groups: frozenset[str] = frozenset()
+    min_ids: int | None = None  # resend and alerts.resend only: requests of fewer ids need no approval
+    expires_minutes: int = DEFAULT_EXPIRES_MINUTES
+
+    def applies(self, action: str, count: int = 1) -> bool:
+        """Whether a request of ``action`` on ``count`` ids needs this rule's approval."""
+        if action not in APPROVABLE or not any(matches(pattern, action) for pattern in self.actions):
+            return False
+        return self.min_ids is None or action not in COUNTED or count >= self.min_ids
+
+
+@dataclass(frozen=True)
 class Policy:
     grants: tuple[Grant, ...]
     source: str  # where it came from, for messages
+    approvals: tuple[ApprovalRule, ...] = ()
+
+    def approval_rules(self, action: str, count: int = 1) -> tuple[ApprovalRule, ...]:
+        """The rules a request of ``action`` on ``count`` ids falls under (none: it is carried out when asked)."""
+        return tuple(rule for rule in self.approvals if rule.applies(action, count))
 
     @property
     def named(self) -> frozenset[str]:
@@ -109,13 +141,16 @@ def parse_policy(text: str, source: str) -> Policy:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise PolicyError(f"ACCESS_POLICY {source}: not valid TOML: {error}") from None
-    unknown = sorted(set(data) - {"grant"})
+    unknown = sorted(set(data) - {"grant", "approval"})
     if unknown:
-        raise PolicyError(f"ACCESS_POLICY {source}: unknown key {unknown[0]!r}; the file holds only [[grant]] tables")
-    tables = data.get("grant", [])
-    if not isinstance(tables, list) or not all(isinstance(table, dict) for table in tables):
-        raise PolicyError(f"ACCESS_POLICY {source}: 'grant' must be written as [[grant]] tables")
-    return Policy(tuple(_grant(table, number, source) for number, table in enumerate(tables, start=1)), source)
+        raise PolicyError(f"ACCESS_POLICY {source}: unknown key {unknown[0]!r}; the file holds only [[grant]] and "
+                          f"[[approval]] tables")
+    tables, rules = data.get("grant", []), data.get("approval", [])
+    for name, found in (("grant", tables), ("approval", rules)):
+        if not isinstance(found, list) or not all(isinstance(table, dict) for table in found):
+            raise PolicyError(f"ACCESS_POLICY {source}: '{name}' must be written as [[{name}]] tables")
+    return Policy(tuple(_grant(table, number, source) for number, table in enumerate(tables, start=1)), source,
+                  tuple(_approval(table, number, source) for number, table in enumerate(rules, start=1)))
 
 
 def _grant(table: Mapping[str, Any], number: int, source: str) -> Grant:
@@ -145,6 +180,53 @@ def _grant(table: Mapping[str, Any], number: int, source: str) -> Grant:
         raise PolicyError(f"{where}: grants to nobody: give users and/or usergroups")
     return Grant(number, tuple(actions), ids.get("users", frozenset()), ids.get("usergroups", frozenset()),
                  ids.get("channels"))
+
+
+_APPROVAL_FIELDS = ("actions", "approvers", "approver_groups", "min_ids", "expires_minutes")
+
+
+def _approval(table: Mapping[str, Any], number: int, source: str) -> ApprovalRule:
+    where = f"ACCESS_POLICY {source}: approval {number}"
+    unknown = sorted(set(table) - set(_APPROVAL_FIELDS))
+    if unknown:
+        raise PolicyError(f"{where}: unknown field {unknown[0]!r} (expected {', '.join(_APPROVAL_FIELDS)})")
+    if "actions" not in table:
+        raise PolicyError(f"{where}: field actions is missing: list the actions that need approval, e.g. "
+                          f"[\"campaign.stop\"]")
+    actions = _strings(table["actions"], f"{where}, field actions")
+    for pattern in actions:
+        stray_star = pattern != "*" and "*" in pattern.removesuffix(".*")
+        covered = [action for action in ACTIONS if matches(pattern, action)]
+        if stray_star or not covered:
+            raise PolicyError(f"{where}, field actions: unknown action {pattern!r} (known: {', '.join(ACTIONS)})")
+        if not any(action in APPROVABLE for action in covered):
+            raise PolicyError(f"{where}, field actions: {pattern!r} cannot require approval (only "
+                              f"{', '.join(APPROVABLE)} can)")
+    ids: dict[str, frozenset[str]] = {}
+    for name, shape_of in (("approvers", "users"), ("approver_groups", "usergroups")):
+        if name not in table:
+            continue
+        values = _strings(table[name], f"{where}, field {name}")
+        shape, expected = _ID_SHAPES[shape_of]
+        for value in values:
+            if not shape.fullmatch(value):
+                raise PolicyError(f"{where}, field {name}: {value!r} is not {expected}")
+        ids[name] = frozenset(values)
+    if not ids.get("approvers") and not ids.get("approver_groups"):
+        raise PolicyError(f"{where}: nobody may approve: give approvers and/or approver_groups")
+    min_ids = table.get("min_ids")
+    if min_ids is not None:
+        if isinstance(min_ids, bool) or not isinstance(min_ids, int) or not 1 <= min_ids <= 1000:
+            raise PolicyError(f"{where}, field min_ids: expected a whole number from 1 to 1000, got {min_ids!r}")
+        if any(action not in COUNTED for action in actions):
+            raise PolicyError(f"{where}, field min_ids: only for {' and '.join(sorted(COUNTED))}; put other "
+                              f"actions in an [[approval]] table of their own")
+    expires = table.get("expires_minutes", DEFAULT_EXPIRES_MINUTES)
+    if isinstance(expires, bool) or not isinstance(expires, int) or not 1 <= expires <= MAX_EXPIRES_MINUTES:
+        raise PolicyError(f"{where}, field expires_minutes: expected a whole number of minutes from 1 to "
+                          f"{MAX_EXPIRES_MINUTES}, got {expires!r}")
+    return ApprovalRule(number, tuple(actions), ids.get("approvers", frozenset()),
+                        ids.get("approver_groups", frozenset()), min_ids, expires)
 
 
 def _strings(value: Any, where: str) -> list[str]:
@@ -232,7 +314,8 @@ class PolicySource:
             log.error("%s; keeping the access policy loaded before", error)
             return self._policy
         self._policy = policy
-        log.info("access policy reloaded from %s: %d grants", self.path, len(policy.grants))
+        log.info("access policy reloaded from %s: %d grants, %d approval rules", self.path, len(policy.grants),
+                 len(policy.approvals))
         return policy
 
 
@@ -379,6 +462,19 @@ class AccessControl:
                     found.append((grant, usergroup_id))
                     break
         return found
+
+    async def approval_rules(self, action: str, count: int = 1) -> tuple[ApprovalRule, ...]:
+        """The two-person rules a request of ``action`` on ``count`` ids falls under in the policy in force."""
+        if self.source is None:
+            return ()
+        return (await self.source.current()).approval_rules(action, count)
+
+    async def in_any_group(self, user_id: str, usergroup_ids: Iterable[str]) -> bool:
+        """Whether ``user_id`` is in one of the user groups (False without a directory: fail closed)."""
+        wanted = list(usergroup_ids)
+        if not wanted or self._groups is None:
+            return False
+        return await self._groups.is_member(user_id, wanted)
 
     async def _holds(self, grant: Grant, user_id: str) -> bool:
         if user_id in grant.users:

@@ -48,6 +48,10 @@ class AlertActions:
         items = [as_item(rows[message_id]) if message_id in rows else None for message_id in message_ids]
         return await self._resend_items(items, message_ids, actor, attempt_id)
 
+    async def digest_ids(self, digest_id: str) -> list[int]:
+        """The message ids of one digest's items (what its Resend all would resend)."""
+        return sorted(row.message_id for row in await self.outbox.digest_items(digest_id))
+
     async def resend_digest(self, digest_id: str, actor: Actor, *, attempt_id: str | None = None
                             ) -> tuple[list[ItemResult], list[PostedItem]] | Busy:
         """Every item of one digest; returns the results and the digest's items as they now stand, each with

@@ -17,6 +17,8 @@ from sqlalchemy import func, select
 
 from bot.access.explain import Standing, explain
 from bot.access.policy import AccessControl
+from bot.approvals.requests import ApprovalRequest
+from bot.approvals.service import ApprovalService
 from bot.audit.log import AuditEntry, AuditLog
 from bot.campaigns.plan import Activity, activity
 from bot.campaigns.service import CampaignService
@@ -70,7 +72,7 @@ class AlertRun:
 class HomeSources:
     def __init__(self, *, access: AccessControl, audit: AuditLog, store: Store, comm: CommClient | None,
                  campaigns: CampaignService | None, schedule: ScheduleService | None, alert_channel: str | None,
-                 timeout: float = SOURCE_SECONDS) -> None:
+                 approvals: ApprovalService | None = None, timeout: float = SOURCE_SECONDS) -> None:
         self.access = access
         self._audit = audit
         self._store = store
@@ -78,6 +80,7 @@ class HomeSources:
         self._campaigns = campaigns
         self._schedule = schedule
         self._alert_channel = alert_channel
+        self._approvals = approvals
         self._timeout = timeout
 
     async def bounded(self, work: Callable[[], Awaitable[T]]) -> T:
@@ -87,6 +90,19 @@ class HomeSources:
     async def standings(self, user_id: str) -> list[Standing]:
         """Every action for the user, judged outside channels (a grant limited to channels says where)."""
         return await explain(self.access, user_id, None)
+
+    async def approvals(self, user_id: str, limit: int) -> Listing[ApprovalRequest] | None:
+        """Requests waiting for ``user_id``'s decision, oldest first; None when the access policy makes them the
+        approver of nothing (no two-person rule names them or a user group of theirs)."""
+        if self._approvals is None or self.access.source is None:
+            return None
+        rules = (await self.access.source.current()).approvals
+        groups = {group for rule in rules for group in rule.approver_groups
+                  if await self.access.in_any_group(user_id, [group])}
+        if not groups and not any(user_id in rule.approvers for rule in rules):
+            return None
+        waiting = await self._approvals.pending_for(user_id, groups)
+        return Listing(tuple(waiting[:limit]), len(waiting))
 
     async def scheduled(self, limit: int) -> Listing[ScheduledAction]:
         if self._schedule is None:

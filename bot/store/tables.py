@@ -166,3 +166,32 @@ class RateSlice(Base):
     slice: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     used: Mapped[int] = mapped_column(Integer)  # points taken so far, from the slice's first
     taken: Mapped[int] = mapped_column(Integer)  # how many the latest statement took (read back with RETURNING)
+
+
+class ApprovalRequestRow(Base):
+    """An action waiting for a second person (bot/approvals/): ``pending`` until an approver decides it in one
+    ``UPDATE … WHERE state = 'pending' AND expires_at > now`` (so only one decision ever wins), then ``approved``
+    (and ``executed`` once carried out), ``rejected``, or ``expired``."""
+
+    __tablename__ = "approval_requests"
+    __table_args__ = (Index("ix_approval_requests_state_expires_at", "state", "expires_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # uuid4 hex; what the buttons carry
+    action: Mapped[str] = mapped_column(String(64))  # resend | alerts.resend | campaign.pause …
+    params: Mapped[str] = mapped_column(Text)  # JSON: exactly what will be done
+    description: Mapped[str] = mapped_column(Text)  # JSON list of lines: what will happen, as the request showed it
+    approvers: Mapped[str] = mapped_column(Text)  # JSON {"users": [...], "groups": [...]} when it was asked
+    requester_id: Mapped[str] = mapped_column(String(32))
+    requester_name: Mapped[str] = mapped_column(String(128))
+    team_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    channel_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    message_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)  # the request message
+    state: Mapped[str] = mapped_column(String(16))  # pending | approved | rejected | expired | executed
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    decided_by_name: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    executed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    outcome: Mapped[str | None] = mapped_column(Text, nullable=True)  # what carrying it out did, in words
+    attempt_id: Mapped[str] = mapped_column(String(32))  # ties request, decision and execution in the audit log

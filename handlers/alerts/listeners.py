@@ -13,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.actor import Actor
 from bot.alerts.actions import AlertActions, ItemResult, Result
 from bot.alerts.domain import DIGEST_ID
+from bot.approvals.service import ApprovalRequest, Executed
 from bot.audit.log import AuditOutcome
 from bot.errors import UsageError
 from bot.resend.service import parse_message_id
@@ -21,7 +22,8 @@ from bot.work import Busy
 from handlers.alerts.blocks import RESEND, RESEND_ALL, redraw, thread_blocks
 from handlers.middleware.authorize import Routes
 from handlers.middleware.early_ack import Listeners
-from handlers.ui.formatting import code, mention, slack_date
+from handlers.ui.approval import hold
+from handlers.ui.formatting import code, escape, mention, slack_date
 
 log = logging.getLogger("commops.handlers.alerts")
 
@@ -89,8 +91,51 @@ async def _busy(services: Services, respond: AsyncRespond, actor: Actor, attempt
     await services.audit.record_busy("alerts.resend", actor, busy, arguments=arguments, attempt_id=attempt_id)
 
 
+def outcome_lines(results: Sequence[ItemResult]) -> tuple[str, ...]:
+    """One line per item, for an approved resend's request message."""
+    lines = []
+    for result in results:
+        item = result.item
+        if result.result is Result.RESENT and item is not None and item.resent_id is not None:
+            lines.append(f":white_check_mark: {code(result.message_id)} resent as {code(item.resent_id)}")
+        elif result.result is Result.FAILED:
+            why = item.resend_error if item is not None and item.resend_error else "it failed"
+            lines.append(f":x: {code(result.message_id)}: {escape(why)}")
+        else:
+            lines.append(note(result) or f"{code(result.message_id)}: {result.result.value}")
+    return tuple(lines)
+
+
 def register(app: Listeners, services: Services) -> None:
     actions = AlertActions(services.store, services.resend, budget=services.budget)
+
+    async def carry_out(request: ApprovalRequest) -> Executed:
+        """An approved Resend or Resend all: the same AlertActions call as a direct click, as the requester."""
+        digest = request.params.get("digest")
+        if isinstance(digest, str) and DIGEST_ID.fullmatch(digest):
+            answer = await actions.resend_digest(digest, request.requester, attempt_id=request.attempt_id)
+            results = answer if isinstance(answer, Busy) else answer[0]
+        else:
+            ids = [int(message_id) for message_id in request.params.get("ids") or []]
+            results = await actions.resend(ids, request.requester, attempt_id=request.attempt_id)
+        if isinstance(results, Busy):
+            return Executed(False, "not carried out: the bot was busy with other resends; ask again in a minute")
+        resent = sum(1 for result in results if result.result is Result.RESENT)
+        return Executed(resent > 0 or not results, f"{resent} of {len(results)} alerted messages resent",
+                        outcome_lines(results))
+
+    if services.approvals is not None:
+        services.approvals.register("alerts.resend", carry_out)
+
+    async def held(client: AsyncWebClient, respond: AsyncRespond, actor: Actor, attempt_id: str,
+                   params: dict[str, Any], ids: Sequence[int]) -> bool:
+        """Whether the resend waits for approval (the clicker has then been told)."""
+        lines = [f"• resend alerted message {code(message_id)}" for message_id in ids]
+        text = await hold(services, client, actor, attempt_id, "alerts.resend", params, lines or ["• (no items)"],
+                          count=len(ids), audit={"communication_id": ",".join(map(str, ids))[:64]})
+        if text is not None:
+            await respond(response_type="ephemeral", replace_original=False, text=text)
+        return text is not None
 
     @app.action(RESEND)
     async def resend_item(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
@@ -101,6 +146,8 @@ def register(app: Listeners, services: Services) -> None:
             message_id = parse_message_id(value)
         except UsageError as error:
             await _refuse(services, respond, actor, attempt_id, value, error)
+            return
+        if await held(client, respond, actor, attempt_id, {"ids": [message_id]}, [message_id]):
             return
         results = await actions.resend([message_id], actor, attempt_id=attempt_id)
         if isinstance(results, Busy):
@@ -117,6 +164,8 @@ def register(app: Listeners, services: Services) -> None:
         value = str(action.get("value", ""))
         if not DIGEST_ID.fullmatch(value):
             await _refuse(services, respond, actor, attempt_id, value, UsageError("not a digest id"))
+            return
+        if await held(client, respond, actor, attempt_id, {"digest": value}, await actions.digest_ids(value)):
             return
         answer = await actions.resend_digest(value, actor, attempt_id=attempt_id)
         if isinstance(answer, Busy):

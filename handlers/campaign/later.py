@@ -8,22 +8,30 @@ the confirm button carries the instant the preview showed, so what is confirmed 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.approvals.service import ApprovalRequest, Executed
 from bot.audit.log import AuditOutcome
-from bot.campaigns.plan import Op
+from bot.campaigns.plan import Op, plan
+from bot.campaigns.service import CampaignService
 from bot.schedule.actions import Origin
 from bot.schedule.service import ScheduleRequest, ScheduleService
 from bot.schedule.when import When, WhenError, WhenKind, resolve
 from bot.services import Services
 from bot.vendors.comm.models import Campaign
+from bot.vendors.errors import VendorError
+from handlers.campaign import blocks as campaign_ui
 from handlers.campaign import schedule_blocks as ui
 from handlers.campaign.blocks import problem_reply
-from handlers.campaign.values import read_cancel_value, read_schedule_value
+from handlers.campaign.values import ScheduleButton, read_cancel_value, read_schedule_value
 from handlers.middleware.call import Call
+from handlers.ui.approval import hold, needs
+from handlers.ui.formatting import code, escape, slack_date
 
 log = logging.getLogger("commops.handlers.campaign")
 
@@ -44,6 +52,71 @@ async def user_zone(client: AsyncWebClient, user_id: str) -> str | None:
     user = reply.get("user") if reply is not None else None
     zone = user.get("tz") if isinstance(user, dict) else None
     return zone if isinstance(zone, str) and zone else None
+
+
+def fallback(call: Call) -> Callable[[dict[str, Any]], Awaitable[Any]] | None:
+    """The click's response URL: how the request is posted in a channel the bot is not in."""
+    respond = call.respond
+    if respond is None:
+        return None
+
+    async def post(message: dict[str, Any]) -> Any:
+        return await respond(**message)
+
+    return post
+
+
+async def read_campaign(campaigns: CampaignService, campaign_id: str) -> Campaign | None:
+    """The campaign as it is now, for describing an approval request; None when it cannot be read."""
+    try:
+        return await campaigns.find(campaign_id)
+    except (VendorError, LookupError):
+        return None
+
+
+# What each confirm button needs approval (and a grant) for: a pause that resumes by itself is a pause.
+APPROVAL_ACTIONS = {ui.PAUSE_UNTIL: "campaign.pause", ui.SCHEDULE_PAUSE: "campaign.pause",
+                    ui.SCHEDULE_RESUME: "campaign.resume"}
+
+
+async def hold_schedule(services: Services, call: Call, action_id: str, value: str,
+                        button: ScheduleButton) -> str | None:
+    """The requester's note when scheduling waits for approval (the scheduling needs it, not each run); None when
+    it needs none."""
+    campaign = await read_campaign(services.campaigns, button.campaign_id) if services.campaigns else None
+    where = campaign_ui.title(campaign) if campaign is not None else f"campaign {code(button.campaign_id)}"
+    zone = f" ({escape(button.zone)})" if button.zone else ""
+    later = (f"{escape(str(button.length))} after the approval" if button.length is not None
+             else f"{slack_date(button.due_at)}{zone}")
+    if action_id == ui.PAUSE_UNTIL:
+        op = Op.PAUSE
+        lines = [f"{campaign_ui.op_icon(op)} *Pause* {where} as soon as this is approved, and *resume* it by itself "
+                 f"{later}."]
+    else:
+        op = CONFIRMS[action_id][0]
+        lines = [f"{campaign_ui.op_icon(op)} *{op.value.capitalize()}* {where} {later} (scheduled once this is "
+                 "approved)."]
+    if campaign is not None and plan(campaign, op).changes:
+        lines.append(campaign_ui.change_lines(plan(campaign, op).changes))
+    return await hold(services, call.client, call.actor, call.attempt_id, APPROVAL_ACTIONS[action_id],
+                      {"campaign_id": button.campaign_id, "schedule": action_id, "value": value}, lines,
+                      audit={"campaign_id": button.campaign_id},
+                      fallback=fallback(call))
+
+
+async def carry_out_schedule(services: Services, request: ApprovalRequest, action_id: str) -> Executed:
+    """An approved scheduling: the same ScheduleService call as a direct confirm click, as the requester."""
+    schedule = services.schedule
+    button = read_schedule_value(action_id, str(request.params.get("value", "")))
+    if schedule is None or button is None or action_id not in CONFIRMS:
+        return Executed(False, "not carried out: Comm is not configured, or the request is unreadable")
+    op, origin = CONFIRMS[action_id]
+    due_at = schedule.clock() + button.length if button.length is not None else button.due_at
+    asked = ScheduleRequest(button.campaign_id, op, origin, due_at, button.basis, button.zone, button.key)
+    outcome = await schedule.schedule(asked, request.requester, attempt_id=request.attempt_id)
+    reply = ui.schedule_reply(outcome)
+    return Executed(outcome.action is not None, f"schedule: {outcome.status.value}",
+                    blocks=tuple(reply.get("blocks") or ()))
 
 
 async def bad_button(call: Call) -> None:
@@ -76,6 +149,11 @@ class ScheduleListeners:
             await bad_button(call)
             return
         op, origin = CONFIRMS[action_id]
+        if await needs(self.services, APPROVAL_ACTIONS[action_id]):
+            held = await hold_schedule(self.services, call, action_id, value, button)
+            if held is not None:
+                await call.tell(held)
+                return
 
         async def notify(text: str) -> None:
             await call.tell(text)

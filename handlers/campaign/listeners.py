@@ -27,6 +27,7 @@ from bot.vendors.comm.models import Campaign
 from bot.vendors.errors import VendorError
 from handlers.campaign import blocks as ui
 from handlers.campaign import schedule_blocks as later_ui
+from handlers.campaign.approval import hold_stop, hold_toggle, register_executors
 from handlers.campaign.later import CANCELS, CONFIRMS, ScheduleListeners
 from handlers.campaign.schedule_blocks import status_lines
 from handlers.campaign.values import read_toggle_value
@@ -34,6 +35,7 @@ from handlers.middleware.authorize import ANY, OPEN, Routes
 from handlers.middleware.call import Call
 from handlers.middleware.early_ack import Listeners
 from handlers.middleware.payloads import first_word
+from handlers.ui.approval import needs
 from handlers.ui.formatting import escape
 from handlers.ui.help import lines_of, personal_help
 
@@ -183,6 +185,11 @@ class CampaignListeners:
             await self.bad_button(call, f"campaign.{op.value}", value)
             return
         campaign_id, basis = found
+        if await needs(self.services, f"campaign.{op.value}"):
+            held = await hold_toggle(self.services, call, campaigns, op, campaign_id, value)
+            if held is not None:
+                await call.tell(held)
+                return
 
         async def notify(text: str) -> None:
             await call.tell(text)
@@ -199,6 +206,11 @@ class CampaignListeners:
         if not (is_uuid(campaign_id) and is_uuid(send_id)):
             await self.bad_button(call, "campaign.stop", value)
             return
+        if await needs(self.services, "campaign.stop"):
+            held = await hold_stop(self.services, call, campaigns, campaign_id, send_id)
+            if held is not None:
+                await call.tell(held)
+                return
         outcome = await campaigns.stop(campaign_id, send_id, call.actor, attempt_id=call.attempt_id)
         await call.reply(ui.stop_reply(outcome))
 
@@ -207,6 +219,7 @@ class CampaignListeners:
 
 def register(app: Listeners, services: Services) -> None:
     serve = CampaignListeners(services)
+    register_executors(services)
 
     @app.command("/campaign")
     async def campaign_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, actor: Actor,

@@ -29,7 +29,7 @@ ROUTES = Routes(events={HOME_OPENED: OPEN}, actions={REFRESH: OPEN})
 def sources_of(services: Services) -> HomeSources:
     return HomeSources(access=services.access, audit=services.audit, store=services.store, comm=services.comm,
                        campaigns=services.campaigns, schedule=services.schedule,
-                       alert_channel=services.settings.alert_channel)
+                       alert_channel=services.settings.alert_channel, approvals=services.approvals)
 
 
 async def home_blocks(services: Services, user_id: str) -> list[dict[str, Any]]:

@@ -88,6 +88,25 @@ def _more(count: int, where: str) -> list[Block]:
     return [context(f"… and {count} more: {where}")] if count > 0 else []
 
 
+async def approvals_waiting(ctx: HomeContext) -> list[Block] | None:
+    listing = await ctx.sources.approvals(ctx.user_id, LISTED)
+    if listing is None:  # the policy makes this person the approver of nothing
+        return None
+    if not listing.total:
+        return [context("Nothing waits for your approval.")]
+    lines = []
+    for request in listing.items:
+        what = " ".join(line.lstrip("• ") for line in request.description[:3])
+        if len(request.description) > 3:
+            what += f" and {len(request.description) - 3} more"
+        where = f" in {channel_link(request.requester.channel_id)}" if request.requester.channel_id else ""
+        lines.append(f"• {mention(request.requester.user_id)} asks to `{escape(request.action)}`{where} "
+                     f"{slack_date(request.created_at)}: {fit(what, 300)} (expires {slack_date(request.expires_at)})")
+    return [*grouped_sections(lines, "home-approvals"),
+            *_more(listing.more, "each request in its channel has its own Approve and Reject"),
+            context("Approve or Reject on the request's message in its channel.")]
+
+
 async def scheduled(ctx: HomeContext) -> list[Block] | None:
     if not ctx.may("campaign.list"):
         return None
@@ -163,9 +182,10 @@ async def everyones_actions(ctx: HomeContext) -> list[Block] | None:
             context("You hold `audit.read`: `/comm audit 50` shows everyone's.")]
 
 
-# The Home tab, top to bottom. "Approvals waiting for you" (the two-person rule) goes in here when it exists.
+# The Home tab, top to bottom.
 SECTIONS: list[HomeSection] = [
     HomeSection("What you may do", what_you_may_do),
+    HomeSection("Approvals waiting for you", approvals_waiting),
     HomeSection("Scheduled pauses and resumes", scheduled),
     HomeSection("Paused campaigns", paused_campaigns),
     HomeSection("Latest alert run", alert_run),

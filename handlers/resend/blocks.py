@@ -129,3 +129,11 @@ def after_anyway(blocks: list[Block], block_id: str, outcomes: list[ResendOutcom
         else:
             updated.append(block)
     return updated[:MAX_BLOCKS]
+
+
+def described(ids: list[int], overriding: dict[int, int] | None = None) -> list[str]:
+    """What an approval request for a resend of ``ids`` will do, a line each (``overriding``: Resend anyway)."""
+    if overriding:
+        return [f"• resend message {code(message_id)} *again*, although it may already have reached the customer"
+                for message_id in ids]
+    return [f"• resend message {code(message_id)}" for message_id in ids]

@@ -10,6 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access.explain import explain
 from bot.actor import Actor
+from bot.approvals.service import ApprovalRequest, Executed
 from bot.audit.log import AuditOutcome
 from bot.errors import UsageError
 from bot.resend.service import USAGE, parse_anyway_value, parse_message_ids
@@ -19,7 +20,15 @@ from handlers.middleware.authorize import ANY, Routes
 from handlers.middleware.call import Call
 from handlers.middleware.early_ack import Listeners
 from handlers.resend import shortcut
-from handlers.resend.blocks import RESEND_ANYWAY, after_anyway, result_blocks, summary_text
+from handlers.resend.blocks import (
+    RESEND_ANYWAY,
+    after_anyway,
+    described,
+    outcome_line,
+    result_blocks,
+    summary_text,
+)
+from handlers.ui.approval import hold, needs
 from handlers.ui.formatting import escape
 from handlers.ui.help import HelpLine, personal_help
 
@@ -43,6 +52,22 @@ async def personal_usage(services: Services, actor: Actor) -> str:
 
 def register(app: Listeners, services: Services) -> None:
     shortcut.register(app, services)
+    async def carry_out(request: ApprovalRequest) -> Executed:
+        """An approved /resend or Resend anyway: the same service call as the direct path, as the requester."""
+        ids = [int(message_id) for message_id in request.params.get("ids") or []]
+        chosen = {int(key): int(version) for key, version in (request.params.get("overriding") or {}).items()}
+        actor = request.requester
+        ticket = services.budget.admit(actor.user_id, len(ids))
+        if isinstance(ticket, Busy):
+            return Executed(False, "not carried out: the bot was busy with other resends; ask again in a minute")
+        with ticket:
+            outcomes = await services.resend.resend_many(ids, actor, overriding=chosen or None,
+                                                         attempt_id=request.attempt_id, ticket=ticket)
+        return Executed(any(item.result is not None for item in outcomes), summary_text(outcomes),
+                        tuple(outcome_line(item) for item in outcomes))
+
+    if services.approvals is not None:
+        services.approvals.register("resend", carry_out)
 
     @app.command("/resend")
     async def resend_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, actor: Actor,
@@ -58,6 +83,17 @@ def register(app: Listeners, services: Services) -> None:
             await ack(text=f":warning: {escape(error)}\n\n{escape(USAGE)}")
             await services.audit.record("resend", AuditOutcome.INVALID, actor, arguments={"text": text},
                                         error=str(error), attempt_id=attempt_id)
+            return
+        if await needs(services, "resend", len(ids)):
+            await ack()
+            call = Call(actor, attempt_id, ack, respond, client)
+            held = await hold(services, client, actor, attempt_id, "resend", {"ids": ids}, described(ids),
+                              count=len(ids), audit={"communication_id": ",".join(map(str, ids))},
+                              fallback=lambda message: respond(**message))
+            if held is not None:
+                await call.tell(held)
+                return
+            await call.tell("The approval rule changed meanwhile: run /resend again.")
             return
         ticket = services.budget.admit(actor.user_id, len(ids))
         if isinstance(ticket, Busy):  # nothing queued: the person hears it at once, in the ack
@@ -81,7 +117,7 @@ def register(app: Listeners, services: Services) -> None:
 
     @app.action(RESEND_ANYWAY)
     async def resend_anyway(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
-                            actor: Actor, attempt_id: str) -> None:
+                            actor: Actor, attempt_id: str, client: AsyncWebClient) -> None:
         await ack()
         try:
             chosen = parse_anyway_value(str(action.get("value", "")))
@@ -91,6 +127,13 @@ def register(app: Listeners, services: Services) -> None:
             await services.audit.record("resend", AuditOutcome.INVALID, actor,
                                         arguments={"value": str(action.get("value", "")), "force": True},
                                         error=str(error), attempt_id=attempt_id)
+            return
+        held = await hold(services, client, actor, attempt_id, "resend",
+                          {"ids": list(chosen), "overriding": {str(key): value for key, value in chosen.items()}},
+                          described(list(chosen), chosen), count=len(chosen),
+                          audit={"communication_id": ",".join(map(str, chosen))})
+        if held is not None:
+            await respond(response_type="ephemeral", replace_original=False, text=held)
             return
         ticket = services.budget.admit(actor.user_id, len(chosen))
         if isinstance(ticket, Busy):

@@ -26,7 +26,8 @@ from bot.work import Busy
 from handlers.middleware.call import Call
 from handlers.middleware.early_ack import Listeners
 from handlers.middleware.payloads import NotUnderstood, json_object
-from handlers.resend.blocks import result_blocks, summary_text
+from handlers.resend.blocks import described, result_blocks, summary_text
+from handlers.ui.approval import hold, needs
 from handlers.ui.formatting import Block, channel_link, code, context, section
 
 log = logging.getLogger("commops.handlers.resend")
@@ -155,6 +156,13 @@ def register(app: Listeners, services: Services) -> None:
                           if block.get("type") == "input"), "ids-0")
             await ack(response_action="errors", errors={first: "Tick at least one message id, or Cancel."})
             return
+        here = Actor(actor.user_id, actor.user_name, actor.team_id, form.channel_id)
+        if await needs(services, "resend", len(ids)):  # the two-person rule holds here as for /resend
+            await ack(response_action="update", view=notice_view(":hourglass_flowing_sand: Asking for approval…"))
+            held = await hold(services, client, here, attempt_id, "resend", {"ids": ids}, described(ids),
+                              count=len(ids), audit={"communication_id": ",".join(map(str, ids))})
+            await _show(client, view, held or "The approval rule changed meanwhile: use the shortcut again.")
+            return
         ticket = services.budget.admit(actor.user_id, len(ids))
         if isinstance(ticket, Busy):
             await ack(response_action="update", view=notice_view(ticket.text()))
@@ -164,7 +172,6 @@ def register(app: Listeners, services: Services) -> None:
         with ticket:
             noun = f"message {ids[0]}" if len(ids) == 1 else f"{len(ids)} messages"
             await ack(response_action="update", view=notice_view(f":hourglass_flowing_sand: Resending {noun}…"))
-            here = Actor(actor.user_id, actor.user_name, actor.team_id, form.channel_id)
             call = Call(here, attempt_id, ack, None, client)
             started = services.clock()
             outcomes = await services.resend.resend_many(ids, here, attempt_id=attempt_id, ticket=ticket)
@@ -175,7 +182,12 @@ def register(app: Listeners, services: Services) -> None:
                  "dm": "sent to you in a direct message (commops cannot post in that channel)"}.get(how)
         done = f"{summary_text(outcomes)}. The result was {where}." if where else (
             f"{summary_text(outcomes)}. Slack refused every way to tell you the details; see `/comm audit`.")
-        try:
-            await client.views_update(view_id=str(view.get("id") or ""), view=notice_view(done))
-        except Exception:  # the person closed the form already: the result is in the channel or their DMs
-            log.debug("the resend form was closed before its outcome was shown")
+        await _show(client, view, done)
+
+
+async def _show(client: AsyncWebClient, view: dict[str, Any], text: str) -> None:
+    """``text`` in the form, after its ack: the person may have closed it, and then it is told elsewhere too."""
+    try:
+        await client.views_update(view_id=str(view.get("id") or ""), view=notice_view(text))
+    except Exception:  # closed already: the result is in the channel or their DMs (the request in the channel)
+        log.debug("the resend form was closed before its outcome was shown")

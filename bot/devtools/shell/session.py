@@ -12,6 +12,7 @@ import contextlib
 import getpass
 import json
 import logging
+import re
 import secrets
 import sys
 import tempfile
@@ -36,7 +37,8 @@ HELP = """Type a slash command as in Slack, e.g.
   /campaign list               /campaign status "Weekly Digest"        /campaign pause winback march
 `home` shows the bot's Home tab; `shortcut <message text>` (or `shortcut` alone, then paste a message and end with
 an empty line) runs the Resend from message shortcut on it.
-Type a button's number to press it, `help` for this text, `quit` (or Ctrl-D) to leave."""
+Type a button's number to press it, `help` for this text, `quit` (or Ctrl-D) to leave.
+`/as U0LEAD0001` acts as another Slack user from then on (e.g. to approve a request); `/as` alone is you again."""
 SHORTCUT = "resend_from_message"
 
 Dispatch = Callable[[str], Awaitable[tuple[int, str]]]
@@ -69,18 +71,31 @@ class Shell:
         self.dispatch = dispatch
         self.background = background
         self.term = terminal
-        self.user_id = SHELL_USER
+        self.user_id = SHELL_USER  # who the shell acts as: the local user, or whom `/as` named
         self.user_name = user_name
+        self.own_name = user_name
         self.channels = channels
         self.board = ButtonBoard()
         self._seen_messages: dict[tuple[str, str], str] = {}
-        self._seen_ephemeral = 0
+        self._seen_ephemeral: dict[str, int] = {}
         self._seen_views: dict[str, str] = {}
 
     # Rendering what the bot did --------------------------------------------------------------------------
 
     def _users(self, user_id: str) -> str:
-        return self.user_name if user_id == SHELL_USER else user_id
+        return self.own_name if user_id == SHELL_USER else user_id
+
+    def act_as(self, user_id: str) -> None:
+        """``/as U…``: act as that Slack user from now on (their grants, their approvals); ``/as``: yourself."""
+        if not user_id:
+            self.user_id, self.user_name = SHELL_USER, self.own_name
+            self.term.say(f"You act as yourself again ({SHELL_USER}).")
+            return
+        if not re.fullmatch(r"[UW][A-Z0-9]{2,}", user_id):
+            self.term.say(f"{user_id!r} is not a Slack user id (U… or W…, e.g. U0LEAD0001).")
+            return
+        self.user_id, self.user_name = user_id, user_id
+        self.term.say(f"You now act as Slack user {user_id}: commands and buttons are theirs. `/as` to go back.")
 
     def render_changes(self) -> list[dict[str, Any]]:
         """Print messages that are new or changed since last time; return views that opened or changed."""
@@ -94,11 +109,11 @@ class Shell:
                 self._seen_messages[key] = fingerprint
                 self._show(message, f"commops {label} in #{self._channel_name(channel)}",
                            {"channel": channel, "ts": message.get("ts"), "message": message})
-        ephemeral = self.emulator.ephemeral_messages(user=SHELL_USER)
-        for message in ephemeral[self._seen_ephemeral:]:
+        ephemeral = self.emulator.ephemeral_messages(user=self.user_id)
+        for message in ephemeral[self._seen_ephemeral.get(self.user_id, 0):]:
             self._show(message, "commops (only you can see this)",
                        {"channel": message.get("channel"), "ts": message.get("ts"), "message": message})
-        self._seen_ephemeral = len(ephemeral)
+        self._seen_ephemeral[self.user_id] = len(ephemeral)
         changed: list[dict[str, Any]] = []
         for view_id, view in list(self.emulator.views.items()):
             fingerprint = json.dumps(view.get("blocks"), sort_keys=True) + str(view.get("title"))
@@ -140,9 +155,9 @@ class Shell:
     async def run_command(self, line: str) -> None:
         command, _, text = line.partition(" ")
         body = payloads.slash_command(
-            command, text.strip(), user_id=SHELL_USER, user_name=self.user_name, channel_id=SHELL_CHANNEL,
+            command, text.strip(), user_id=self.user_id, user_name=self.user_name, channel_id=SHELL_CHANNEL,
             channel_name="shell", response_url=self.emulator.new_response_url(
-                channel_id=SHELL_CHANNEL, user_id=SHELL_USER),
+                channel_id=SHELL_CHANNEL, user_id=self.user_id),
             trigger_id=self.emulator.new_trigger_id(),
         )
         await self._send(body)
@@ -205,8 +220,8 @@ class Shell:
         channel = button.origin.get("channel") or SHELL_CHANNEL
         message = button.origin.get("message")
         body = payloads.block_actions(
-            action, user_id=SHELL_USER, user_name=self.user_name, channel_id=channel, message=message,
-            response_url=self.emulator.new_response_url(channel_id=channel, user_id=SHELL_USER,
+            action, user_id=self.user_id, user_name=self.user_name, channel_id=channel, message=message,
+            response_url=self.emulator.new_response_url(channel_id=channel, user_id=self.user_id,
                                                         message_ts=button.origin.get("ts")),
             trigger_id=self.emulator.new_trigger_id(),
         )
@@ -247,6 +262,8 @@ class Shell:
                 await self.open_home()
             elif line == "shortcut" or line.startswith("shortcut "):
                 await self.run_shortcut(line.removeprefix("shortcut").strip())
+            elif line == "/as" or line.startswith("/as "):
+                self.act_as(line[3:].strip())
             elif line.startswith("/"):
                 await self.run_command(line)
             elif line.isdecimal() and int(line) in self.board.buttons:
