@@ -13,6 +13,9 @@ What goes, and when (``RETENTION_DAYS``, default 30):
 - ``leases``: a lease that ended more than an hour ago, its holder gone (released leases leave no row). An hour, not
   at once: a replica waiting to take over a crashed holder's run (bot/alerts/job.py) tells "crashed" from
   "finished" by the expired row.
+- ``approval_requests``: a request of the two-person rule whose time to be decided ended more than RETENTION_DAYS
+  ago, whatever became of it (its whole story stays in the audit log), except one approved but never marked carried
+  out: that is a run a crash cut short, kept for whoever looks into it.
 - Never the audit log (its triggers refuse deletes anyway), nor the customers Capillary does not know (one row per
   watched customer at most).
 
@@ -40,7 +43,7 @@ from bot.resend.service import GUARD_WINDOW, STALE_PENDING
 from bot.settings import Settings
 from bot.store.engine import Store
 from bot.store.leases import Heartbeat, Lease, holder_id
-from bot.store.tables import AlertItem, LeaseRow, ResendClaim, SeenRequest
+from bot.store.tables import AlertItem, ApprovalRequestRow, LeaseRow, ResendClaim, SeenRequest
 
 log = logging.getLogger("commops.retention")
 
@@ -54,7 +57,7 @@ STOP_GRACE = 2.0
 LOOKBACK_MARGIN = timedelta(days=1)  # beyond ALERT_LOOKBACK_HOURS: clocks and time zones never re-find a message
 CLAIMS_FLOOR = GUARD_WINDOW + STALE_PENDING  # a claim younger than this still decides a resend
 LEASES_KEEP = timedelta(hours=1)  # after a lease ended
-TABLES = ("alert_outbox", "resend_claims", "seen_requests", "leases")
+TABLES = ("alert_outbox", "resend_claims", "seen_requests", "leases", "approval_requests")
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,8 @@ class Retention:
             Rule("resend_claims", ResendClaim.message_id, ResendClaim.claimed_at < now - max(self.keep, CLAIMS_FLOOR)),
             Rule("seen_requests", SeenRequest.fingerprint, SeenRequest.seen_at < now - SEEN_REQUESTS_KEEP),
             Rule("leases", LeaseRow.name, LeaseRow.expires_at < now - LEASES_KEEP),
+            Rule("approval_requests", ApprovalRequestRow.id,
+                 (ApprovalRequestRow.expires_at < now - self.keep) & (ApprovalRequestRow.state != "approved")),
         ]
 
     async def run_once(self) -> PruneReport:

@@ -30,8 +30,8 @@ def refusal(decided: Decided) -> str | None:
     """What the clicker alone is told when the click decided nothing."""
     request = decided.request
     if decided.verdict is Verdict.UNKNOWN or request is None:
-        return (":no_entry: This approval request is not one the bot knows (the button may be forged or from "
-                "another bot), so nothing was done.")
+        return (":no_entry: This approval request is not one the bot knows (pruned after RETENTION_DAYS, or the "
+                "button is forged or from another bot), so nothing was done. Ask again if it is still needed.")
     if decided.verdict is Verdict.REQUESTER:
         return (f":no_entry: You asked for this, so someone else must approve it: {who_may_approve(request)}. "
                 "Nothing was done.")

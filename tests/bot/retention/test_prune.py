@@ -20,7 +20,7 @@ from bot.store.base import Base
 from bot.store.engine import Store
 from bot.store.inserts import insert
 from bot.store.schema import upgrade
-from bot.store.tables import AlertItem, AuditRecord, LeaseRow, ResendClaim, SeenRequest
+from bot.store.tables import AlertItem, ApprovalRequestRow, AuditRecord, LeaseRow, ResendClaim, SeenRequest
 from tests.bot.test_cli import commops, environment
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -59,6 +59,13 @@ def claim(message_id: int, age: timedelta) -> dict[str, Any]:
             "claimed_at": T0 - age, "attempts": 1}
 
 
+def approval(key: str, state: str, *, expired: timedelta) -> dict[str, Any]:
+    """An approval request whose time to be decided ended ``expired`` before T0."""
+    return {"id": key, "action": "resend", "params": "{}", "description": "[]", "approvers": "{}",
+            "requester_id": "U0ALICE01", "requester_name": "alice", "state": state, "attempt_id": key[:16],
+            "created_at": T0 - expired - timedelta(hours=1), "expires_at": T0 - expired}
+
+
 async def add(store: Store, table: type[Base], *rows: dict[str, Any]) -> None:
     async with store.session() as session, session.begin():
         await session.execute(insert(store, table).values(list(rows)))
@@ -89,12 +96,20 @@ async def test_what_is_past_its_retention_goes_and_the_rest_stays(stores: tuple[
         ("dead long ago", LEASES_KEEP + timedelta(minutes=1)),  # goes
         ("crashed a minute ago", timedelta(minutes=1)),  # stays: a replica may be about to take it over
         ("held", -timedelta(seconds=20)))))
+    await add(store, ApprovalRequestRow, *(approval(key, state, expired=age) for key, state, age in (
+        ("a" * 32, "executed", 31 * DAY),  # decided long ago: goes
+        ("b" * 32, "expired", 31 * DAY),  # never decided: goes
+        ("c" * 32, "approved", 31 * DAY),  # approved, never marked carried out (a crash): stays
+        ("d" * 32, "rejected", 29 * DAY),  # within RETENTION_DAYS: stays
+        ("e" * 32, "pending", -DAY))))  # still waiting: stays
     audit = AuditLog(store, clock=lambda: T0 - 400 * DAY)
     await audit.record("resend", AuditOutcome.OK, ALICE)
 
     report = await retention(store).run_once()
     assert not report.skipped and report.stopped is None
-    assert report.deleted == {"alert_outbox": 1, "resend_claims": 1, "seen_requests": 1, "leases": 1}
+    assert report.deleted == {"alert_outbox": 1, "resend_claims": 1, "seen_requests": 1, "leases": 1,
+                              "approval_requests": 2}
+    assert await keys(store, ApprovalRequestRow.id) == {"c" * 32, "d" * 32, "e" * 32}
     assert await keys(store, AlertItem.message_id) == {2, 3, 4}
     assert await keys(store, ResendClaim.message_id) == {12, 13}
     assert await keys(store, SeenRequest.fingerprint) == {f"{22:064x}"}
@@ -117,7 +132,7 @@ async def test_it_prunes_in_small_batches(stores: tuple[Store, Store]) -> None:
     await add(store, AlertItem, *(alert(n, sent=60 * DAY, posted=60 * DAY) for n in range(25)))
     report = await retention(store, batch=4).run_once()
     assert report.deleted["alert_outbox"] == 25 and await count(store, AlertItem) == 0
-    assert report.batches == 7 + 3  # 4+4+4+4+4+4+1 outbox rows, then one (empty) batch for each other table
+    assert report.batches == 7 + 4  # 4+4+4+4+4+4+1 outbox rows, then one (empty) batch for each other table
 
 
 async def test_one_replica_prunes_at_a_time(stores: tuple[Store, Store]) -> None:
@@ -170,5 +185,5 @@ async def test_commops_db_prune_prunes_now(stores: tuple[Store, Store], tmp_path
     await add(store, ResendClaim, claim(2, T0 - now + 8 * DAY))  # claimed eight days ago
     env = environment(DATABASE_URL=store.url, RETENTION_DAYS="7")
     assert await commops("db", "prune", cwd=tmp_path, env=env) == (
-        0, "deleted 1 alert_outbox, 1 resend_claims, 0 seen_requests, 0 leases\n", "")
+        0, "deleted 1 alert_outbox, 1 resend_claims, 0 seen_requests, 0 leases, 0 approval_requests\n", "")
     assert await count(store, AlertItem) == await count(store, ResendClaim) == 0
