@@ -21,17 +21,18 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import case, or_, select, update
+from sqlalchemy import Table, bindparam, case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.actor import Actor
-from bot.audit.log import AuditLog, AuditOutcome, note, write_rows
+from bot.audit.log import AuditLog, AuditOutcome, audit_rows, note, write_rows
 from bot.errors import UsageError
 from bot.store.engine import Store
 from bot.store.inserts import insert
 from bot.store.tables import ResendClaim
+from bot.store.writes import Rows
 from bot.vendors.capillary import CapillaryClient, ResendResult
 from bot.vendors.errors import VendorError
 from bot.work import Lane, Ticket, Turns
@@ -295,17 +296,20 @@ class ResendService:
                       org_id: int | None = None, resent_id: int | None = None, detail: str | None = None) -> None:
         """Record the outcome on our own claim only (a later claim may have taken over a stale one), and its audit
         row, in one transaction. A store that refuses leaves the audit row in the log (AuditLog.lost)."""
-        settle = update(ResendClaim).where(ResendClaim.message_id == message_id, ResendClaim.attempts == version) \
-            .values(state=state, org_id=org_id, resent_id=resent_id, detail=detail)
-
-        async def write(session: AsyncSession) -> None:
-            await session.execute(settle)
-            await write_rows(session, [row])
-
+        settled = {"b_message_id": message_id, "b_version": version, "b_state": state, "b_org_id": org_id,
+                   "b_resent_id": resent_id, "b_detail": detail}
         try:
-            await self._store.write(write)
+            await self._store.write_rows(Rows(_SETTLE, [settled]), audit_rows([row]))
         except Exception as failure:
             AuditLog.lost(row, failure)
+
+
+_CLAIMS = cast(Table, ResendClaim.__table__)
+# One statement object for every settle, so the store's group writer sends a group's settles in one executemany.
+_SETTLE = update(_CLAIMS).where(
+    _CLAIMS.c.message_id == bindparam("b_message_id"), _CLAIMS.c.attempts == bindparam("b_version"),
+).values(state=bindparam("b_state"), org_id=bindparam("b_org_id"), resent_id=bindparam("b_resent_id"),
+         detail=bindparam("b_detail"))
 
 
 def _arguments(message_id: int, overriding: Mapping[int, int]) -> dict[str, Any]:

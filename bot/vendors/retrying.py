@@ -15,12 +15,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import httpx
+import aiohttp
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_base, wait_exponential_jitter
 
 from bot.observability.metrics import observe_vendor_call
 from bot.vendors.errors import ConnectionFailed, Timeout, Unavailable, VendorError
+from bot.vendors.http import HttpClient, Response
 
 T = TypeVar("T")
 
@@ -80,7 +81,7 @@ async def with_retries(attempt: Callable[[], Awaitable[T]], retries: Retries, *,
 
 
 async def request(
-    http: httpx.AsyncClient,
+    http: HttpClient,
     method: str,
     path: str,
     *,
@@ -91,7 +92,7 @@ async def request(
     unsure: str,
     operation: str,
     **options: Any,
-) -> httpx.Response:
+) -> Response:
     """``http.request(method, path, **options)``, its transport failures raised as typed errors of ``vendor``.
 
     ``unsure`` ends the sentence of a Timeout or Unavailable when the call is not idempotent (it may have been
@@ -116,27 +117,28 @@ _FAILURE_STATUS: dict[type[VendorError], str] = {ConnectionFailed: "connection_f
                                                  Unavailable: "broken"}
 
 
-async def _request(http: httpx.AsyncClient, method: str, path: str, *, vendor: str, log: logging.Logger,
-                   timeout: float, idempotent: bool, unsure: str, **options: Any) -> httpx.Response:
+async def _request(http: HttpClient, method: str, path: str, *, vendor: str, log: logging.Logger,
+                   timeout: float, idempotent: bool, unsure: str, **options: Any) -> Response:
     ending = "." if idempotent else unsure
     try:
         return await http.request(method, path, **options)
-    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
+    except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as error:
+        # No connection (refused, no route, no free pooled connection in time): the request never left.
         log.warning("%s %s failed before sending: %s", method, path, type(error).__name__)
         raise ConnectionFailed(
             f"{vendor} could not be reached (connection failed); nothing was sent. Try again shortly.", vendor=vendor,
         ) from None
-    except httpx.TimeoutException:
+    except TimeoutError:
         log.warning("%s %s timed out after %.1f s", method, path, timeout)
         raise Timeout(f"{vendor} did not answer within {timeout:g} s{ending}", vendor=vendor,
                       maybe_applied=not idempotent) from None
-    except httpx.HTTPError as error:
+    except aiohttp.ClientError as error:
         log.warning("%s %s failed: %s", method, path, type(error).__name__)
         raise Unavailable(f"The connection to {vendor} broke during the call{ending}", vendor=vendor,
                           maybe_applied=not idempotent) from None
 
 
-def retry_after(response: httpx.Response) -> float | None:
+def retry_after(response: Response) -> float | None:
     """The seconds of a numeric Retry-After header (never below zero), or None."""
     value = response.headers.get("Retry-After")
     if value is None:

@@ -6,7 +6,6 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 
 from bot.devtools.sandbox import DEMO, SEED
@@ -23,6 +22,7 @@ from bot.vendors.errors import (
     Unavailable,
     VendorError,
 )
+from bot.vendors.http import Request, Response
 from tests.conftest import Sandbox
 
 DIGEST = SEED.campaign_ids["Weekly Digest"]
@@ -166,14 +166,14 @@ async def test_pages_are_followed_on_this_host_only() -> None:
         item = {"id": f"00000000-0000-4000-8000-{number:012d}", "name": f"C{number}", "meta": {}, "status": "draft"}
         return {"data": [item], "links": {"next": next_url}}
 
-    def answer(request: httpx.Request) -> httpx.Response:
+    def answer(request: Request) -> Response:
         assert request.headers["Authorization"] == "Bearer t"
-        number = int(request.url.params.get("page", "1"))
+        number = int(request.url.query.get("page", "1"))
         following = {1: "https://comm.test/api/v1/sms/campaigns?page=2",
                      2: "https://elsewhere.test/api/v1/sms/campaigns?page=3"}.get(number)
-        return httpx.Response(200, json=page(number, following))
+        return Response.of(200, page(number, following))
 
-    comm = CommClient("https://comm.test/api", "t", transport=httpx.MockTransport(answer))
+    comm = CommClient("https://comm.test/api", "t", transport=answer)
     try:
         assert [campaign.name for campaign in await comm.list_campaigns()] == ["C1", "C2"]
     finally:
