@@ -4,11 +4,11 @@ side of what runs beside it (the alert job's poster, the Slack check of ``commop
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aiohttp
-from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_bolt.async_app import AsyncApp, AsyncRespond
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
@@ -22,6 +22,7 @@ from bot.settings import Settings, SettingsError
 from handlers.alerts.poster import SlackDigestPoster
 from handlers.families import FAMILIES
 from handlers.middleware import authorize, replay
+from handlers.middleware.chain import Chain, Next, Step
 from handlers.middleware.early_ack import Listeners
 
 log = logging.getLogger("commops.app")
@@ -51,17 +52,19 @@ class PooledRespond(AsyncRespond):
                                    headers=dict(answer.headers))
 
 
-def pooled_responses(app: AsyncApp) -> None:
-    """Install the middleware that gives every request with a response URL a :class:`PooledRespond` (before the
+def pooled_responses(app: AsyncApp) -> Step:
+    """The middleware step that gives every request with a response URL a :class:`PooledRespond` (before the
     listeners and every other middleware ask Bolt's context for ``respond``)."""
 
-    async def pooled(context: AsyncBoltContext, next_: Callable[[], Awaitable[None]]) -> None:
+    async def pooled(req: AsyncBoltRequest, response: BoltResponse, next_: Next) -> BoltResponse:
+        context = req.context
         session = app.client.session
         if context.response_url and session is not None:
             context["respond"] = PooledRespond(response_url=context.response_url, session=session)
         await next_()
+        return response
 
-    app.middleware(pooled)
+    return pooled
 
 
 class _QuietTokenNotice(logging.Filter):
@@ -108,10 +111,12 @@ def build_app(services: Services) -> AsyncApp:
     # The access check goes in before any listener. A route naming an action the policy does not know stops the
     # start here (authorize.UnknownAction) instead of denying those requests later.
     routes = authorize.merge_routes(family.ROUTES for family in FAMILIES)
-    pooled_responses(app)
-    replay.install(app, services, routes)  # before the access check: a replay is refused whoever sends it
-    authorize.install(app, access=services.access, audit=services.audit, routes=routes,
-                      background=services.background)
+    app.use(Chain([
+        pooled_responses(app),
+        replay.guard(services, routes),  # before the access check: a replay is refused whoever sends it
+        authorize.check(app.client, access=services.access, audit=services.audit, routes=routes,
+                        background=services.background),
+    ]))
     listeners = Listeners(app, services.background)
     for family in FAMILIES:
         family.register(listeners, services)

@@ -25,8 +25,9 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, delete, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.store.engine import Store
@@ -78,6 +79,9 @@ class SeenRequests:
         self._here: OrderedDict[str, Sighting] = OrderedDict()  # in the order received
         self._queue: list[_Pending] = []  # waiting for the next write
         self._writer: asyncio.Task[None] | None = None
+        table = cast(Table, SeenRequest.__table__)
+        self._insert = insert(store, table).on_conflict_do_nothing(index_elements=["fingerprint"]).returning(
+            table.c.fingerprint)
 
     def seen_here(self, digest: str, attempt_id: str | None) -> Sighting | None:
         """This process's own memory, at once: the earlier sighting of ``digest`` here, else None (and it is
@@ -134,17 +138,18 @@ class SeenRequests:
         firsts: dict[str, _Pending] = {}
         for item in batch:
             firsts.setdefault(item.digest, item)
-        statement = insert(self._store, SeenRequest).values([
-            {"fingerprint": item.digest, "seen_at": item.at, "attempt_id": item.attempt_id} for item in firsts.values()
-        ]).on_conflict_do_nothing(index_elements=["fingerprint"]).returning(SeenRequest.fingerprint)
+        rows = [{"fingerprint": item.digest, "seen_at": item.at, "attempt_id": item.attempt_id}
+                for item in firsts.values()]
         before: dict[str, Sighting] = {}
         async with self._store.session() as session, session.begin():
-            inserted = set((await session.execute(statement)).scalars().all())
+            # One prepared statement, its rows sent in pages (SQLAlchemy's "insertmanyvalues"): no new SQL to compile
+            # for every batch size.
+            inserted = set((await session.execute(self._insert, rows)).scalars().all())
             there = [digest for digest in firsts if digest not in inserted]
             if there:
                 query = select(SeenRequest.fingerprint, SeenRequest.seen_at, SeenRequest.attempt_id)
-                rows = (await session.execute(query.where(SeenRequest.fingerprint.in_(there)))).all()
-                before = {row.fingerprint: Sighting(row.seen_at, row.attempt_id) for row in rows}
+                found = (await session.execute(query.where(SeenRequest.fingerprint.in_(there)))).all()
+                before = {row.fingerprint: Sighting(row.seen_at, row.attempt_id) for row in found}
 
         def earlier(item: _Pending) -> Sighting | None:
             first = firsts[item.digest]

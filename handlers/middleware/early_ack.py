@@ -3,9 +3,9 @@
 Bolt's own way (``process_before_response=False``) checks for the ack every 10 ms, which puts up to 10 ms on
 every request. Here the app runs with ``process_before_response=True`` and every listener is registered through
 :class:`Listeners`, which wraps it: the wrapper starts the listener as a task and returns as soon as the listener
-acks (an event, not polling), so Bolt sends the ack right away while the work continues. A failure before the
-ack is re-raised to Bolt's error handler; one after it is logged and the user is told, since Bolt no longer
-watches the task.
+acks (one future, resolved by the ack, not polling), so Bolt sends the ack right away while the work continues.
+A failure before the ack is re-raised to Bolt's error handler; one after it is logged and the user is told, since
+Bolt no longer watches the task.
 
 A middleware may put a *gate* into the context (:data:`GATE_KEY`): a check that must pass before the listener does
 any work, but that Slack's answer need not wait for (the replay guard's store lookup). The listener's ``ack()``
@@ -20,6 +20,7 @@ private attributes.
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
@@ -56,18 +57,21 @@ class Stop(Exception):
 
 
 class _SignallingAck:
-    """Bolt's ack, plus an event the wrapper waits on; after answering Slack it passes the gate, if any."""
+    """Bolt's ack, which also resolves ``answered`` (what the wrapper waits on); after answering Slack it passes the
+    gate, if any."""
 
-    def __init__(self, ack: Any, gate: Gate | None = None) -> None:
+    def __init__(self, ack: Any, gate: Gate | None, answered: asyncio.Future[None]) -> None:
         self._ack = ack
         self._gate = gate
-        self.done = asyncio.Event()
+        self._answered = answered
+        self.done = False
 
     async def __call__(self, *args: Any, **kwargs: Any) -> Any:
         try:
             answer = await self._ack(*args, **kwargs)
         finally:
-            self.done.set()
+            self.done = True
+            _resolve(self._answered)
         gate, self._gate = self._gate, None
         if gate is not None:
             await gate()  # raises Stop when the work must not go on
@@ -77,9 +81,14 @@ class _SignallingAck:
         return getattr(self._ack, name)
 
 
-def _arguments(listener: Listener, args: AsyncArgs, ack: _SignallingAck) -> dict[str, Any]:
-    """What ``listener`` names, from Bolt's arguments or (the actor, the attempt id) the request's context."""
-    wanted = inspect.signature(listener).parameters
+def _resolve(future: asyncio.Future[None], *_: object) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _arguments(listener: Listener, wanted: tuple[str, ...], args: AsyncArgs, ack: _SignallingAck) -> dict[str, Any]:
+    """What ``listener`` names (``wanted``), from Bolt's arguments or (the actor, the attempt id) the request's
+    context."""
     given: dict[str, Any] = {}
     for name in wanted:
         if name == "ack":
@@ -96,21 +105,25 @@ def _arguments(listener: Listener, args: AsyncArgs, ack: _SignallingAck) -> dict
 
 def ack_early(listener: Listener, background: BackgroundWork) -> Listener:
     name = getattr(listener, "__name__", "listener")
+    wanted = tuple(inspect.signature(listener).parameters)
 
     async def answer_at_ack(args: AsyncArgs) -> None:
-        signal = _SignallingAck(args.ack, args.context.get(GATE_KEY))
+        loop = asyncio.get_running_loop()
+        answered: asyncio.Future[None] = loop.create_future()  # by the ack, the listener's end, or the deadline
+        signal = _SignallingAck(args.ack, args.context.get(GATE_KEY), answered)
         scope = current_request()
         if scope is not None:
             scope.handed_off = True  # the request is counted when the work ends, not at the ack
-        task = background.spawn(_run(listener, _arguments(listener, args, signal), signal, args), name=name)
-        acked = asyncio.ensure_future(signal.done.wait())
-        await asyncio.wait({task, acked}, timeout=ACK_DEADLINE, return_when=asyncio.FIRST_COMPLETED)
-        if not acked.done():
-            acked.cancel()
+        task = background.spawn(_run(listener, _arguments(listener, wanted, args, signal), signal, args), name=name)
+        task.add_done_callback(functools.partial(_resolve, answered))
+        deadline = loop.call_later(ACK_DEADLINE, _resolve, answered)
+        try:
+            await answered
+        finally:
+            deadline.cancel()
         if scope is not None:
             scope.acked()  # Bolt sends the ack as this returns (or its error handler's, when the listener failed)
-        failed_before_ack = not signal.done.is_set()
-        if task.done() and not task.cancelled() and task.exception() is not None and failed_before_ack:
+        if task.done() and not task.cancelled() and task.exception() is not None and not signal.done:
             raise task.exception()  # type: ignore[misc]  # Bolt's error handler answers
 
     answer_at_ack.__name__ = answer_at_ack.__qualname__ = name
@@ -127,7 +140,7 @@ async def _run(listener: Listener, kwargs: dict[str, Any], signal: _SignallingAc
         if stop.notice is not None:
             await _tell_quietly(args, stop.notice)
     except Exception:
-        if not signal.done.is_set():
+        if not signal.done:
             raise  # the wrapper re-raises it to Bolt (or, past the deadline, BackgroundWork logs it)
         log.exception("%s failed after acknowledging", getattr(listener, "__name__", "listener"))
         await _tell_quietly(args, LATE_FAILURE)

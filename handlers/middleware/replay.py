@@ -29,10 +29,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
@@ -40,6 +40,7 @@ from bot.access.replays import Sighting, StoreUnavailable, fingerprint
 from bot.audit.log import AuditOutcome, new_attempt_id
 from bot.services import Services
 from handlers.middleware.authorize import ATTEMPT_KEY, OPEN, Routes, actor_of, channel_of, resolve
+from handlers.middleware.chain import Chain, Next, Step
 from handlers.middleware.early_ack import GATE_KEY, Stop
 
 log = logging.getLogger("commops.replay")
@@ -66,12 +67,16 @@ def _header(headers: Mapping[str, Sequence[str]], name: str) -> str | None:
 
 def install(app: AsyncApp, services: Services, routes: Routes) -> None:
     """Put the guard in front of every listener (install it before the access check)."""
+    app.use(Chain([guard(services, routes)]))
+
+
+def guard(services: Services, routes: Routes) -> Step:
+    """The guard, as a step of the bot's middleware chain (handlers/middleware/chain.py)."""
     seen, audit, background = services.seen_requests, services.audit, services.background
 
-    async def refuse_replays(
-        req: AsyncBoltRequest, body: dict[str, Any], context: AsyncBoltContext, ack: AsyncAck,
-        response: BoltResponse | None, next_: Callable[[], Awaitable[None]],
-    ) -> BoltResponse | None:
+    async def refuse_replays(req: AsyncBoltRequest, response: BoltResponse, next_: Next) -> BoltResponse | None:
+        body, context = req.body, req.context
+        ack = context.ack
         kind = kind_of(body)
         signature, timestamp = _header(req.headers, SIGNATURE), _header(req.headers, TIMESTAMP)
         if kind is None or req.mode == "socket_mode" or not signature or not timestamp:
@@ -126,7 +131,7 @@ def install(app: AsyncApp, services: Services, routes: Routes) -> None:
         await next_()
         return response
 
-    app.middleware(refuse_replays)
+    return refuse_replays
 
 
 def _first(earlier: Sighting) -> dict[str, Any]:
