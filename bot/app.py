@@ -140,6 +140,7 @@ async def close_app(app: AsyncApp) -> None:
 def start_alerts(services: Services, slack: AsyncWebClient, **kwargs: Any) -> AlertScheduler | None:
     """Build and start the scheduled alert job on the running loop, posting with ``slack`` (the app's client);
     None (and a log line) when alerts are off."""
+    kwargs.setdefault("turns", services.turns)  # lookups take the background lane: people's calls go first
     job = build_alert_job(services.settings, capillary=services.capillary, store=services.store,
                           poster=SlackDigestPoster(slack), clock=services.clock, **kwargs)
     if job is None:

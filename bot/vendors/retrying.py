@@ -9,15 +9,15 @@ because one that may have reached the vendor must never be repeated blindly.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import aiohttp
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
-from tenacity.wait import wait_base, wait_exponential_jitter
 
 from bot.observability.metrics import observe_vendor_call
 from bot.vendors.errors import ConnectionFailed, Timeout, Unavailable, VendorError
@@ -35,20 +35,13 @@ class Retries:
     backoff_max: float = 8.0
 
 
-class _RetryAfterOrBackoff(wait_base):
-    """Honour a vendor's Retry-After (up to ``longest``) when it sends one; else exponential backoff with jitter."""
-
-    def __init__(self, retries: Retries, longest: float) -> None:
-        initial = retries.backoff_initial
-        self._backoff = wait_exponential_jitter(multiplier=initial, max=retries.backoff_max, jitter=initial)
-        self._longest = longest
-
-    def __call__(self, retry_state: RetryCallState) -> float:
-        outcome = retry_state.outcome
-        error = outcome.exception() if outcome is not None else None
-        if isinstance(error, VendorError) and error.retry_after is not None:
-            return float(min(error.retry_after, self._longest))
-        return float(self._backoff(retry_state))
+def _pause(error: BaseException, number: int, retries: Retries, longest: float) -> float:
+    """Before attempt ``number + 1``: the vendor's Retry-After (up to ``longest``) when it sent one; else exponential
+    backoff with jitter."""
+    if isinstance(error, VendorError) and error.retry_after is not None:
+        return float(min(error.retry_after, longest))
+    initial = retries.backoff_initial
+    return max(0.0, min(initial * 2.0 ** (number - 1) + random.uniform(0, initial), retries.backoff_max))
 
 
 def may_retry(error: BaseException, *, idempotent: bool, max_wait: float | None = None) -> bool:
@@ -68,16 +61,16 @@ async def with_retries(attempt: Callable[[], Awaitable[T]], retries: Retries, *,
     ``max_wait``: a Retry-After longer than this is not waited out but raised at once, for the person to see.
     Without it, every Retry-After is waited out, for ``retries.backoff_max`` at the most.
     """
-    retrying = AsyncRetrying(
-        stop=stop_after_attempt(retries.attempts),
-        wait=_RetryAfterOrBackoff(retries, retries.backoff_max if max_wait is None else max_wait),
-        retry=retry_if_exception(lambda error: may_retry(error, idempotent=idempotent, max_wait=max_wait)),
-        reraise=True,
-    )
-    async for trial in retrying:
-        with trial:
+    longest = retries.backoff_max if max_wait is None else max_wait
+    number = 1
+    while True:
+        try:
             return await attempt()
-    raise AssertionError("unreachable: tenacity reraises the last error")
+        except Exception as error:
+            if number >= retries.attempts or not may_retry(error, idempotent=idempotent, max_wait=max_wait):
+                raise
+            await asyncio.sleep(_pause(error, number, retries, longest))
+            number += 1
 
 
 async def request(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -27,7 +27,13 @@ from bot.vendors.capillary.loyalty import (
     TargetCommunication,
     UpsertAnswer,
 )
-from bot.vendors.capillary.models import CustomerInteractions, OAuthToken, ResendResult
+from bot.vendors.capillary.models import (
+    ChannelMessage,
+    CustomerInteractions,
+    InteractionMessage,
+    OAuthToken,
+    ResendResult,
+)
 from bot.vendors.errors import MAYBE_APPLIED, MalformedResponse, RateLimited, Unavailable, VendorError
 from bot.vendors.http import Handler, HttpClient, Response
 from bot.vendors.rate_limit import Ledger, RateLimiter
@@ -127,6 +133,37 @@ class CapillaryClient:
         )
         return self.parse(CustomerInteractions, reply.body, reply)
 
+    async def customer_messages(self, identifier_name: str, identifier_value: str, *,
+                                keep: Callable[[str], bool]) -> list[ChannelMessage]:
+        """One customer's recent messages whose status ``keep`` accepts, each with its channel's name (the same read
+        as :meth:`customer_interactions`). Only those messages are validated in full: a watch-list poll reads
+        thousands of customers' histories to keep a few of their messages.
+
+        Raises NotFound with code 1012 when Capillary knows no such customer.
+        """
+        reply = await self.call(
+            "GET", "/v2/customers/interaction", params={"identifierName": identifier_name,
+                                                       "identifierValue": identifier_value, "type": "ALL"},
+            idempotent=True, resource=CUSTOMER, operation="customer_interactions",
+        )
+        body = reply.body if isinstance(reply.body, dict) else None
+        channels = body.get("interaction", ()) if body is not None else None
+        if not isinstance(channels, list | tuple):
+            raise self._malformed("interaction", reply)
+        kept: list[ChannelMessage] = []
+        for index, channel in enumerate(channels):
+            name = channel.get("name") if isinstance(channel, dict) else None
+            messages = channel.get("messageList", ()) if isinstance(channel, dict) else None
+            if not isinstance(name, str) or not isinstance(messages, list | tuple):
+                raise self._malformed(f"interaction.{index}", reply)
+            for number, message in enumerate(messages):
+                status = message.get("status") if isinstance(message, dict) else None
+                if not isinstance(status, str):
+                    raise self._malformed(f"interaction.{index}.messageList.{number}.status", reply)
+                if keep(status):
+                    kept.append(ChannelMessage(name, self.parse(InteractionMessage, message, reply)))
+        return kept
+
     async def upsert_communications(self, group_id: int, target_id: int,
                                     items: Sequence[CommunicationItem]) -> UpsertAnswer:
         """Create or update a target's communications in one call. Never retried once it may have reached
@@ -159,20 +196,24 @@ class CapillaryClient:
 
     # Machinery shared by every call -------------------------------------------------------------------------
 
-    @staticmethod
-    def parse(model: type[ModelT], data: Any, reply: Reply) -> ModelT:
+    @classmethod
+    def parse(cls, model: type[ModelT], data: Any, reply: Reply) -> ModelT:
         try:
             return model.model_validate(data)
         except ValidationError as error:
             field = ".".join(str(part) for part in error.errors()[0]["loc"])
-            outcome = _UNSURE if reply.changed_data else "; nothing was assumed."
-            raise MalformedResponse(
-                f"Capillary answered in an unexpected shape (field “{field}”){outcome}",
-                vendor=errors.VENDOR,
-                http_status=reply.status,
-                request_id=reply.request_id,
-                maybe_applied=reply.changed_data,
-            ) from None
+            raise cls._malformed(field, reply) from None
+
+    @staticmethod
+    def _malformed(field: str, reply: Reply) -> MalformedResponse:
+        outcome = _UNSURE if reply.changed_data else "; nothing was assumed."
+        return MalformedResponse(
+            f"Capillary answered in an unexpected shape (field “{field}”){outcome}",
+            vendor=errors.VENDOR,
+            http_status=reply.status,
+            request_id=reply.request_id,
+            maybe_applied=reply.changed_data,
+        )
 
     async def call(
         self,
