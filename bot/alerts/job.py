@@ -28,8 +28,6 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
 from bot.alerts.domain import Candidate, Digest, normalise_status, undelivered_messages, undelivered_statuses
 from bot.alerts.outbox import Outbox
 from bot.alerts.posting import DigestPoster, PostRefused
@@ -138,12 +136,10 @@ class AlertJob:
         customers: asyncio.Queue[Customer | None] = asyncio.Queue(maxsize=2 * self._concurrency)
 
         async def feed() -> None:
-            try:
-                async for customer in self.watchlist.stream():
-                    await customers.put(customer)
-            finally:
-                for _ in range(self._concurrency):
-                    await customers.put(None)
+            async for customer in self.watchlist.stream():
+                await customers.put(customer)
+            for _ in range(self._concurrency):
+                await customers.put(None)  # each worker's last
 
         async def worker() -> None:
             stopped = False
@@ -157,13 +153,13 @@ class AlertJob:
                     batch, found[:] = list(found), []
                     result.new += await self.outbox.enqueue(batch, now)
 
-        feeding = asyncio.create_task(feed())
+        tasks = [asyncio.create_task(feed()), *(asyncio.create_task(worker()) for _ in range(self._concurrency))]
         try:
-            await asyncio.gather(*(worker() for _ in range(self._concurrency)))
-        finally:
-            feeding.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await feeding
+            await asyncio.gather(*tasks)
+        finally:  # a failure (or a cancelled run) stops them all
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
         if found:
             result.new += await self.outbox.enqueue(found, now)
         return result
@@ -329,6 +325,8 @@ class AlertScheduler:
     def __init__(self, job: AlertJob, interval: float) -> None:
         self.job = job
         self._interval = interval
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler  # loaded only when alerts are on
+
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._running: asyncio.Task[Any] | None = None
 

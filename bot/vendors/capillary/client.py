@@ -29,7 +29,6 @@ from bot.vendors.capillary.loyalty import (
 )
 from bot.vendors.capillary.models import (
     ChannelMessage,
-    CustomerInteractions,
     InteractionMessage,
     OAuthToken,
     ResendResult,
@@ -121,23 +120,11 @@ class CapillaryClient:
         return self.parse(ResendResult, {**_as_dict(reply.body), "warnings": reply.warnings,
                                          "request_id": reply.request_id}, reply)
 
-    async def customer_interactions(self, identifier_name: str, identifier_value: str) -> CustomerInteractions:
-        """One customer's recent messages by channel (a read: retried with backoff on 429/503).
-
-        Raises NotFound with code 1012 when Capillary knows no such customer.
-        """
-        reply = await self.call(
-            "GET", "/v2/customers/interaction", params={"identifierName": identifier_name,
-                                                       "identifierValue": identifier_value, "type": "ALL"},
-            idempotent=True, resource=CUSTOMER, operation="customer_interactions",
-        )
-        return self.parse(CustomerInteractions, reply.body, reply)
-
     async def customer_messages(self, identifier_name: str, identifier_value: str, *,
                                 keep: Callable[[str], bool]) -> list[ChannelMessage]:
-        """One customer's recent messages whose status ``keep`` accepts, each with its channel's name (the same read
-        as :meth:`customer_interactions`). Only those messages are validated in full: a watch-list poll reads
-        thousands of customers' histories to keep a few of their messages.
+        """One customer's recent messages by channel (``GET /v2/customers/interaction``, a read: retried with backoff on
+        429/503), those whose status ``keep`` accepts, each with its channel's name. Only those messages are validated
+        in full: a watch-list poll reads thousands of customers' histories to keep a few of their messages.
 
         Raises NotFound with code 1012 when Capillary knows no such customer.
         """
