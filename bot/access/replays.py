@@ -19,19 +19,20 @@ an insert), so the table holds about ten minutes of traffic.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import cast
+from typing import Any
 
-from sqlalchemy import Table, delete, select
+from sqlalchemy import TextClause, bindparam, delete, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.store.base import UTCDateTime
 from bot.store.engine import Store
-from bot.store.inserts import insert
 from bot.store.tables import SeenRequest
 
 log = logging.getLogger("commops.replays")
@@ -45,6 +46,16 @@ MAX_HERE = 200_000  # requests a process remembers itself (over 5 a second for K
 
 class StoreUnavailable(RuntimeError):
     """The store did not answer, so whether a request was seen before is not known."""
+
+
+@functools.lru_cache(maxsize=BATCH)
+def _insert_statement(count: int) -> TextClause:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING for ``count`` requests, as SQL text made once per size: SQLAlchemy
+    compiles its own ON CONFLICT statements again on every execution for SQLite. It reads the same on PostgreSQL."""
+    rows = ", ".join(f"(:f{index}, :s{index}, :a{index})" for index in range(count))
+    statement = text(f"INSERT INTO seen_requests (fingerprint, seen_at, attempt_id) VALUES {rows} "
+                     "ON CONFLICT (fingerprint) DO NOTHING RETURNING fingerprint")
+    return statement.bindparams(*(bindparam(f"s{index}", type_=UTCDateTime()) for index in range(count)))
 
 
 def fingerprint(timestamp: str, signature: str) -> str:
@@ -79,9 +90,7 @@ class SeenRequests:
         self._here: OrderedDict[str, Sighting] = OrderedDict()  # in the order received
         self._queue: list[_Pending] = []  # waiting for the next write
         self._writer: asyncio.Task[None] | None = None
-        table = cast(Table, SeenRequest.__table__)
-        self._insert = insert(store, table).on_conflict_do_nothing(index_elements=["fingerprint"]).returning(
-            table.c.fingerprint)
+
 
     def seen_here(self, digest: str, attempt_id: str | None) -> Sighting | None:
         """This process's own memory, at once: the earlier sighting of ``digest`` here, else None (and it is
@@ -138,13 +147,12 @@ class SeenRequests:
         firsts: dict[str, _Pending] = {}
         for item in batch:
             firsts.setdefault(item.digest, item)
-        rows = [{"fingerprint": item.digest, "seen_at": item.at, "attempt_id": item.attempt_id}
-                for item in firsts.values()]
+        values: dict[str, Any] = {}
+        for index, item in enumerate(firsts.values()):
+            values[f"f{index}"], values[f"s{index}"], values[f"a{index}"] = item.digest, item.at, item.attempt_id
         before: dict[str, Sighting] = {}
         async with self._store.session() as session, session.begin():
-            # One prepared statement, its rows sent in pages (SQLAlchemy's "insertmanyvalues"): no new SQL to compile
-            # for every batch size.
-            inserted = set((await session.execute(self._insert, rows)).scalars().all())
+            inserted = set((await session.execute(_insert_statement(len(firsts)), values)).scalars().all())
             there = [digest for digest in firsts if digest not in inserted]
             if there:
                 query = select(SeenRequest.fingerprint, SeenRequest.seen_at, SeenRequest.attempt_id)
