@@ -4,11 +4,12 @@ side of what runs beside it (the alert job's poster, the Slack check of ``commop
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aiohttp
-from slack_bolt.async_app import AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
@@ -17,13 +18,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook import WebhookResponse
 
 from bot.alerts.job import AlertScheduler, CycleReport, build_alert_job
+from bot.schedule.runner import ScheduleRunner
 from bot.services import Services, build_services
 from bot.settings import Settings, SettingsError
 from handlers.alerts.poster import SlackDigestPoster
+from handlers.campaign.reporter import SlackScheduleReporter
 from handlers.families import FAMILIES
 from handlers.middleware import authorize, replay
 from handlers.middleware.chain import Chain, Next, Step
 from handlers.middleware.early_ack import Listeners
+from handlers.middleware.edge import Edge, Identity, admitted, edge_of, reply_origins
 
 log = logging.getLogger("commops.app")
 
@@ -96,11 +100,17 @@ def build_app(services: Services) -> AsyncApp:
         logger=bolt_logger,
     )
 
+    # Every request passes the edge first: signature (over HTTP), typed body, reply URLs, workspace and app.
+    edge = Edge(signing_secret=secret, identity=Identity(client), reply_to=reply_origins(settings.slack_api_url))
+    edge.install(app)
+
     @app.error
-    async def on_error(error: Exception, body: dict[str, Any], respond: Any) -> None:
-        log.error("unhandled %s while serving a %s request", type(error).__name__, body.get("type", "command"),
-                  exc_info=error)
-        if respond is not None:
+    async def on_error(error: Exception, respond: Any, context: dict[str, Any]) -> None:
+        payload = admitted(context)
+        log.error("unhandled %s while serving a %s", type(error).__name__,
+                  payload.kind if payload is not None else "request the edge did not admit", exc_info=error)
+        # Only a request the edge admitted has a response URL known to be Slack's; nothing else is answered.
+        if respond is not None and payload is not None and context.get("response_url"):
             try:
                 await respond(response_type="ephemeral", replace_original=False,
                               text=":boom: Something went wrong on our side; nothing more was done. "
@@ -120,12 +130,28 @@ def build_app(services: Services) -> AsyncApp:
     listeners = Listeners(app, services.background)
     for family in FAMILIES:
         family.register(listeners, services)
+
+    # Last, so they only catch what no family handles: a form closed (Slack sends it for forms opened with
+    # notify_on_close) and options asked for a menu that loads none. Answered empty; nothing is left unhandled.
+    @app.view_closed(re.compile(".*"))
+    async def form_closed(ack: AsyncAck) -> None:
+        await ack()
+
+    @app.options(re.compile(".*"))
+    async def no_options(ack: AsyncAck) -> None:
+        await ack(options=[])
+
     return app
 
 
-async def dispatch(app: AsyncApp, body: str, headers: Mapping[str, str]) -> BoltResponse:
-    """Hand one raw, signed Slack request to Bolt's own dispatch (HTTP server and shell alike)."""
-    return await app.async_dispatch(AsyncBoltRequest(body=body, headers=dict(headers)))
+async def dispatch(app: AsyncApp, body: str | bytes, headers: Mapping[str, str]) -> BoltResponse:
+    """Hand one raw Slack request to the app: through its edge and then Bolt's own dispatch (HTTP server and shell
+    alike). An app built without :func:`build_app` (unit tests of one middleware) goes to Bolt directly."""
+    raw = body.encode() if isinstance(body, str) else body
+    edge = edge_of(app)
+    if edge is not None:
+        return await edge.dispatch(app, raw, headers.items())
+    return await app.async_dispatch(AsyncBoltRequest(body=raw.decode(), headers=dict(headers)))
 
 
 async def close_app(app: AsyncApp) -> None:
@@ -148,6 +174,21 @@ def start_alerts(services: Services, slack: AsyncWebClient, **kwargs: Any) -> Al
     scheduler = AlertScheduler(job, services.settings.alert_interval_seconds)
     scheduler.start()
     return scheduler
+
+
+# Scheduled pauses and resumes ---------------------------------------------------------------------------------------
+
+
+def start_schedule(services: Services, slack: AsyncWebClient, **kwargs: Any) -> ScheduleRunner | None:
+    """Start the runner of scheduled pauses and resumes on the running loop (whether or not alerts are on), telling
+    channels with ``slack``; None (and a log line) when Comm is not configured. Its first poll runs at once, so what
+    fell due while the bot was down runs now."""
+    if services.schedule is None:
+        log.info("scheduled pauses and resumes are off: Comm is not configured")
+        return None
+    runner = ScheduleRunner(services.schedule, SlackScheduleReporter(slack), clock=services.clock, **kwargs)
+    runner.start()
+    return runner
 
 
 def slack_client(settings: Settings) -> AsyncWebClient:

@@ -20,6 +20,7 @@ import click
 if TYPE_CHECKING:
     from bot.alerts.importer import ImportReport
     from bot.audit.log import AuditEntry
+    from bot.retention.prune import PruneReport
     from bot.serving import Loaded, SocketLink
     from bot.settings import Settings
 
@@ -173,7 +174,8 @@ def _loaded_settings(mode: Mode | None) -> Settings:
 
 
 async def _serve_loaded(settings: Settings, mode: Mode, url: str, loaded: Loaded, link: SocketLink) -> None:
-    from bot.app import build_app, close_app, start_alerts
+    from bot.app import build_app, close_app, start_alerts, start_schedule
+    from bot.retention.prune import start_retention
     from bot.services import build_services
     from bot.serving import DRAIN_SECONDS, stop_event_on_signals
 
@@ -185,6 +187,8 @@ async def _serve_loaded(settings: Settings, mode: Mode, url: str, loaded: Loaded
             "grants it; read-only actions stay open")
     app = build_app(services)
     alert_scheduler = start_alerts(services, app.client)  # None, and a log line, when ALERT_CHANNEL is unset
+    schedule_runner = start_schedule(services, app.client)  # None, and a log line, when Comm is not configured
+    retention = start_retention(settings, services.store, clock=services.clock)  # alerts on or off
     serving = logging.getLogger("commops.serving")
     try:
         loaded.attach(app, services)
@@ -199,6 +203,9 @@ async def _serve_loaded(settings: Settings, mode: Mode, url: str, loaded: Loaded
         await link.close()
         await services.background.drain(DRAIN_SECONDS)
     finally:
+        if schedule_runner is not None:
+            await schedule_runner.stop()
+        await retention.stop()
         if alert_scheduler is not None:
             await alert_scheduler.stop()
         await close_app(app)
@@ -287,6 +294,27 @@ def db_check() -> None:
     state = _run(inspect_schema(settings.database_url))
     click.echo(state.describe())
     sys.exit(0 if state.ok else 1)
+
+
+@db.command("prune")
+def db_prune() -> None:
+    """Delete now what is past its retention (RETENTION_DAYS), as the running bot does every hour."""
+    settings = _settings()
+    report = _run(_prune(settings))
+    click.echo(report.summary())
+
+
+async def _prune(settings: Settings) -> PruneReport:
+    from bot.retention.prune import Retention
+    from bot.store.engine import Store
+    from bot.store.schema import prepare
+
+    store = Store(settings.database_url)
+    try:
+        await prepare(store, auto_upgrade=settings.db_auto_upgrade)
+        return await Retention.from_settings(settings, store).run_once()
+    finally:
+        await store.close()
 
 
 @main.command()

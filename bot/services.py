@@ -14,6 +14,8 @@ from bot.background import BackgroundWork
 from bot.campaigns.service import CampaignService
 from bot.logs import known_secrets
 from bot.resend.service import ResendService
+from bot.schedule.actions import ScheduledActions
+from bot.schedule.service import ScheduleService
 from bot.settings import Settings
 from bot.store.engine import Store
 from bot.store.rate_slices import StoreLedger
@@ -44,6 +46,7 @@ class Services:
     campaigns: CampaignService | None = None
     background: BackgroundWork = field(default_factory=BackgroundWork)  # work still running after its ack
     target_comms: TargetCommsService | None = None  # /comm upsert; build_services always sets it
+    schedule: ScheduleService | None = None  # scheduled pauses and resumes; None when Comm is not configured
     turns: Turns = field(default_factory=Turns)  # the vendor workers, shared fairly (bot/work/turns.py)
     budget: Budget = field(default_factory=Budget)  # the bound on vendor work accepted (bot/work/budget.py)
 
@@ -75,6 +78,7 @@ async def build_services(settings: Settings, *, clock: Callable[[], datetime] = 
     capillary = CapillaryClient.from_settings(settings, ledger=StoreLedger(store))
     audit = AuditLog(store, clock=clock, secrets=known_secrets(settings))
     comm = CommClient.from_settings(settings) if settings.comm_configured else None
+    campaigns = CampaignService(comm, audit=audit, clock=clock) if comm is not None else None
     turns = Turns()
 
     def pace(one_user: bool) -> float:
@@ -94,8 +98,10 @@ async def build_services(settings: Settings, *, clock: Callable[[], datetime] = 
         seen_requests=SeenRequests(store, clock=clock),
         clock=clock,
         comm=comm,
-        campaigns=CampaignService(comm, audit=audit, clock=clock) if comm is not None else None,
+        campaigns=campaigns,
         target_comms=TargetCommsService(capillary, audit=audit, zone=settings.tz),
+        schedule=ScheduleService(ScheduledActions(store), campaigns, access, audit, clock=clock)
+        if campaigns is not None else None,
         turns=turns,
         budget=Budget(settings.max_pending_calls, settings.max_pending_calls_per_user, rate=pace),
     )

@@ -69,6 +69,7 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite+aiosqlite:///commops.db"
     db_auto_upgrade: bool = True  # commops run applies pending migrations at start (bot/store/schema.py)
+    retention_days: int = Field(default=30, ge=1, le=3650)  # what the store keeps, and how long (bot/retention/)
     access_policy: Path | None = None
     port: int = Field(default=3000, ge=1, le=65_535)
     health_port: int = Field(default=8080, ge=1, le=65_535)  # Socket Mode: /healthz, /readyz, /metrics

@@ -59,8 +59,10 @@ def _insert_statement(count: int) -> TextClause:
 
 
 def fingerprint(timestamp: str, signature: str) -> str:
-    """What identifies one signed request: a digest of exactly what Slack signed it with."""
-    return hashlib.sha256(f"v0:{timestamp}:{signature}".encode()).hexdigest()
+    """What identifies one signed request: a digest of what Slack signed it with, in one spelling (the edge admits
+    only that spelling too; this keeps a second one from counting as a new request all the same)."""
+    canonical = str(int(timestamp)) if timestamp.isascii() and timestamp.isdigit() else timestamp
+    return hashlib.sha256(f"v0:{canonical}:{signature.lower()}".encode()).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,12 @@ Slack one is handlers/alerts/poster.py). Posts are paced at one a second per cha
 chat.postMessage); the poster's Web API client retries Slack's 429s.
 
 Replicas sharing one store take turns: a run first takes the ``alerts`` lease (bot/store/leases.py) and skips quietly
-when another replica holds it. The holder renews the lease while it polls and before every post, and stops posting as
-soon as a renewal fails (it stalled past the lease's expiry and another replica took over); it releases the lease at
-the end of the run.
+when another replica holds it. The lease is short (LEASE_TTL): a heartbeat renews it every third of that while the run
+lasts, and the holder renews it once more right before every post, stopping as soon as it finds the lease lost (it
+stalled past the lease's expiry and another replica took over); it releases the lease at the end of the run. A
+replica whose run was skipped looks again when the holder's lease is due to end, and takes over only if the holder
+let it expire without releasing it (it crashed mid-run): so a crashed holder, or a restarted bot's own previous
+incarnation, holds the alerts up for one lease time at most, whatever ALERT_INTERVAL_SECONDS is.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from bot.alerts.watchlist import Customer, CustomerList, Customers, WatchlistFil
 from bot.observability.metrics import observe_alert_cycle
 from bot.settings import Settings, SettingsError
 from bot.store.engine import Store
-from bot.store.leases import Lease, holder_id
+from bot.store.leases import Heartbeat, Lease, holder_id
 from bot.vendors.capillary import CapillaryClient
 from bot.vendors.capillary.errors import CUSTOMER_NOT_FOUND
 from bot.vendors.errors import NotFound, VendorError
@@ -48,13 +51,9 @@ ENQUEUE_BATCH = 500  # undelivered messages queued in the outbox at a time, as t
 POST_INTERVAL = 1.0  # seconds between posts to one channel
 STOP_GRACE = 2.0  # seconds a run in progress may take to finish at shutdown (cancelling it loses nothing)
 LEASE = "alerts"  # the lease a run holds (bot/store/leases.py): one replica runs the job at a time
-MIN_LEASE_TTL = timedelta(seconds=120)
+LEASE_TTL = timedelta(seconds=30)  # how long a crashed holder holds the alerts up, at most
+HEARTBEATS_PER_TTL = 3  # renewals per lease time while a run lasts: two may fail before the lease is at risk
 LEASE_LOST = "another replica took the alert lease over"
-
-
-def lease_ttl(interval: float) -> timedelta:
-    """Comfortably longer than a normal run (which renews it anyway): twice the interval, at least two minutes."""
-    return max(timedelta(seconds=2 * interval), MIN_LEASE_TTL)
 
 
 @dataclass
@@ -79,7 +78,8 @@ class CycleReport:
     posted: int = 0  # items that reached Slack this run (new ones and ones left pending before)
     posts: int = 0
     error: str | None = None  # why posting stopped; what was not posted stays pending
-    skipped: bool = False  # another replica holds the lease and runs the job
+    skipped: bool = False  # another replica holds the lease and runs the job (or there was nothing to take over)
+    held_until: datetime | None = None  # skipped: when the holder's lease ends unless renewed (None: no holder)
 
     def summary(self) -> str:
         if self.skipped:
@@ -106,11 +106,17 @@ class AlertJob:
         turns: Turns | None = None,
         post_interval: float = POST_INTERVAL,
         on_posted: Callable[[], Any] | None = None,
-        lease_ttl: timedelta = MIN_LEASE_TTL,
+        lease_ttl: timedelta = LEASE_TTL,
+        heartbeat: float | None = None,
         holder: str | None = None,
     ) -> None:
+        """``heartbeat``: seconds between the lease's renewals while a run lasts (default: a third of ``lease_ttl``).
+        ``holder``: the lease holder's id; by default a new one, unique to this job."""
         self.outbox = Outbox(store)
         self.lease = Lease(store, LEASE, holder or holder_id(), lease_ttl, clock)
+        self.heartbeat_every = heartbeat or lease_ttl.total_seconds() / HEARTBEATS_PER_TTL
+        self.heartbeat: Heartbeat | None = None  # the running cycle's, while there is one
+        self._busy = asyncio.Lock()  # one run at a time in this process, whichever schedule started it
         self._capillary = capillary
         self._poster = poster
         self.channel = channel
@@ -118,7 +124,7 @@ class AlertJob:
         self._statuses = undelivered_statuses(statuses)
         self._zone = zone
         self._lookback = lookback
-        self._clock = clock
+        self.clock = clock
         self._concurrency = concurrency
         self._turns = turns
         self._post_interval = post_interval
@@ -127,7 +133,7 @@ class AlertJob:
 
     # Polling --------------------------------------------------------------------------------------------------
 
-    async def poll(self, now: datetime, keep: Callable[[], Awaitable[bool]] | None = None) -> PollResult:
+    async def poll(self, now: datetime, keep: Callable[[], bool] | None = None) -> PollResult:
         """Poll the watch-list, queueing what is undelivered as it goes; ``keep`` is asked before each lookup and
         stops the poll when it answers False. The customers are streamed to a fixed number of workers."""
         result = PollResult()
@@ -144,7 +150,7 @@ class AlertJob:
         async def worker() -> None:
             stopped = False
             while (customer := await customers.get()) is not None:
-                if stopped or (keep is not None and not await keep()):
+                if stopped or (keep is not None and not keep()):
                     stopped = True  # drain the queue so the feeder ends
                     continue
                 result.polled += 1
@@ -195,18 +201,41 @@ class AlertJob:
 
     # One run --------------------------------------------------------------------------------------------------
 
-    async def run_once(self) -> CycleReport:
-        """One run, if this replica gets the lease; otherwise a report that says it was skipped."""
-        if not await self.lease.acquire():
-            log.debug("alerts: another replica holds the alert lease; run skipped")
-            return CycleReport(customers=len(self.watchlist), skipped=True)
-        try:
-            return await self._run()
-        finally:
+    async def run_once(self, *, takeover: bool = False) -> CycleReport:
+        """One run, if this replica gets the lease; otherwise a report that says it was skipped, and until when the
+        holder's lease runs. ``takeover``: run only if the last holder let its lease expire without releasing it
+        (it crashed mid-run), never merely because the lease is free."""
+        skipped = CycleReport(customers=len(self.watchlist), skipped=True)
+        if self._busy.locked():  # this process runs the job already (the scheduled run and a takeover check met)
+            return skipped
+        async with self._busy:
+            if not await (self.lease.take_over() if takeover else self.lease.acquire()):
+                skipped.held_until = await self.lease.expiry()
+                log.debug("alerts: the alert lease is held until %s; run skipped", skipped.held_until)
+                return skipped
+            if takeover:
+                log.warning("alerts: took the alert lease over from a replica that stopped mid-run")
+            unfinished = True  # until the run ends, well or with an error (the next scheduled run starts over then)
             try:
-                await asyncio.shield(self.lease.release())
-            except Exception:  # it expires by itself; the next run of any replica takes it then
-                log.warning("alerts: could not release the alert lease", exc_info=True)
+                async with Heartbeat(self.lease, self.heartbeat_every) as heartbeat:
+                    self.heartbeat = heartbeat
+                    report = await self._run()
+                unfinished = False
+                return report
+            except Exception:
+                unfinished = False
+                raise
+            finally:
+                self.heartbeat = None
+                await self._let_go(unfinished)
+
+    async def _let_go(self, unfinished: bool) -> None:
+        """Release the lease; a run stopped midway (shutdown) leaves it expired instead, so a replica waiting for it
+        takes the run over as it would after a crash, rather than at its next scheduled run."""
+        try:
+            await asyncio.shield(self.lease.expire() if unfinished else self.lease.release())
+        except Exception:  # it expires by itself; a waiting replica takes it over then
+            log.warning("alerts: could not release the alert lease", exc_info=True)
 
     async def _run(self) -> CycleReport:
         """A cycle, observed in the metrics (its duration, what it left pending) unless it was cancelled."""
@@ -227,8 +256,9 @@ class AlertJob:
             return None
 
     async def _cycle(self) -> CycleReport:
-        now = self._clock()
-        polled = await self.poll(now, _Renewal(self.lease, self._clock))
+        now = self.clock()
+        heartbeat = self.heartbeat
+        polled = await self.poll(now, None if heartbeat is None else lambda: heartbeat.held)
         report = CycleReport(customers=polled.polled, failed=polled.failed, missing=len(polled.missing),
                              new=polled.new)
         await self.outbox.forget_missing(polled.found_again)
@@ -249,7 +279,7 @@ class AlertJob:
         root = await self._post(report, partial(self._poster.post_digest, self.channel, digest))
         if root is None:
             return
-        now = self._clock()
+        now = self.clock()
         await self.outbox.mark_posted([item.message_id for item in digest.shown], digest_id=digest.digest_id,
                                       channel=self.channel, ts=root, in_thread=False, now=now,
                                       holder=self.lease.holder)
@@ -262,12 +292,14 @@ class AlertJob:
                 return  # the rest stay pending and open the next run's digest
             message_ids = [item.message_id for item in items]
             await self.outbox.mark_posted(message_ids, digest_id=digest.digest_id, channel=self.channel, ts=ts,
-                                          in_thread=True, now=self._clock(), holder=self.lease.holder)
+                                          in_thread=True, now=self.clock(), holder=self.lease.holder)
             report.posted += len(message_ids)
             self._posted()
 
     async def _still_held(self, report: CycleReport) -> bool:
-        if await self.lease.renew():
+        """Renew the lease in the store (not only trusting the heartbeat: the loop may have been blocked past the
+        lease's end): False, and posting stops, once another replica has it."""
+        if (self.heartbeat is None or self.heartbeat.held) and await self.lease.renew():
             return True
         report.error = LEASE_LOST
         log.warning("alerts: %s; this replica stops posting and leaves the rest to it", LEASE_LOST)
@@ -301,26 +333,13 @@ class AlertJob:
                 log.exception("alerts: the on_posted hook failed")
 
 
-class _Renewal:
-    """Renews the lease during a long stretch of work, once a third of its time to live has passed; False from then
-    on once it has been lost."""
-
-    def __init__(self, lease: Lease, clock: Callable[[], datetime]) -> None:
-        self._lease = lease
-        self._clock = clock
-        self._at = clock()
-        self._held = True
-
-    async def __call__(self) -> bool:
-        if self._held and self._clock() - self._at >= self._lease.ttl / 3:
-            self._at = self._clock()  # before the await: the other workers go on without renewing it again
-            self._held = await self._lease.renew()  # if lost, posting (which renews first) says so
-        return self._held
-
-
 class AlertScheduler:
     """Runs the job on the bot's event loop every ``interval`` seconds: never two runs at once (max_instances=1),
-    runs missed while one was in progress coalesced into one, and the first run right at start."""
+    runs missed while one was in progress coalesced into one, and the first run right at start.
+
+    A run skipped because another replica holds the lease is followed by a takeover check when that lease is due to
+    end: if its holder let it expire (it crashed mid-run) this replica takes over and runs the job at once; if the
+    holder is still renewing it, the check is made again at the new end; if it was released, nothing is needed."""
 
     def __init__(self, job: AlertJob, interval: float) -> None:
         self.job = job
@@ -328,7 +347,7 @@ class AlertScheduler:
         from apscheduler.schedulers.asyncio import AsyncIOScheduler  # loaded only when alerts are on
 
         self._scheduler = AsyncIOScheduler(timezone=UTC)
-        self._running: asyncio.Task[Any] | None = None
+        self._running: set[asyncio.Task[Any]] = set()
 
     def start(self) -> None:
         self._scheduler.add_job(
@@ -340,24 +359,39 @@ class AlertScheduler:
         log.info("alerts: every %g s into %s, watching %d customers", self._interval, self.job.channel,
                  len(self.job.watchlist))
 
-    async def _tick(self) -> None:
-        self._running = asyncio.current_task()
+    async def _tick(self, takeover: bool = False) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._running.add(task)
         try:
-            await self.job.run_once()
+            report = await self.job.run_once(takeover=takeover)
+            if report.skipped and report.held_until is not None:
+                self._check_takeover(report.held_until)
         except asyncio.CancelledError:  # stop() at shutdown: only this scheduler's own task is ever cancelled
             log.info("alerts: the run was stopped at shutdown; what was not posted stays queued")
         except Exception:  # the scheduler would only log it too; the next run starts from the outbox again
             log.exception("alerts: the run failed; pending alerts are retried next run")
         finally:
-            self._running = None
+            self._running.discard(task)
+
+    def _check_takeover(self, held_until: datetime) -> None:
+        """Look at the lease again just after ``held_until`` (by this replica's clock; at most one lease time on)."""
+        ttl = self.job.lease.ttl.total_seconds()
+        margin = min(1.0, ttl / 10)
+        delay = min(max((held_until - self.job.clock()).total_seconds(), 0.0), ttl) + margin
+        if self._scheduler.running:
+            self._scheduler.add_job(
+                self._tick, "date", run_date=datetime.now(UTC) + timedelta(seconds=delay), kwargs={"takeover": True},
+                id="alerts-takeover", replace_existing=True, misfire_grace_time=None,
+            )
 
     async def stop(self, grace: float = STOP_GRACE) -> None:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
-        running = self._running
-        if running is not None and not running.done():
+        running = {task for task in self._running if not task.done()}
+        if running:
             # Cancelling is safe: whatever was not marked posted stays pending for the next start.
-            _done, still = await asyncio.wait({running}, timeout=grace)
+            _done, still = await asyncio.wait(running, timeout=grace)
             for task in still:
                 task.cancel()
             if still:  # let it release the lease before the store closes
@@ -393,7 +427,6 @@ def build_alert_job(settings: Settings, *, capillary: CapillaryClient, store: St
         log.info("alerts are off: ALERT_CHANNEL is not set")
         return None
     watchlist = load_job_watchlist(settings)
-    kwargs.setdefault("lease_ttl", lease_ttl(settings.alert_interval_seconds))
     if not len(watchlist):
         log.warning("alerts: the watch-list is empty (ALERT_WATCHLIST %s); only imported alerts are posted",
                     settings.alert_watchlist or "is not set")

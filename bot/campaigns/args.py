@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import shlex
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.errors import UsageError
-from bot.vendors.comm.models import Campaign
+from bot.vendors.comm.models import Campaign, SendKind, send_kind
 
-VERBS = ("status", "list", "pause", "resume", "stop", "help")
+VERBS = ("status", "list", "pause", "resume", "stop", "scheduled", "help")
 ALIASES = {"ls": "list", "show": "status", "info": "status", "unpause": "resume", "?": "help",
             "-h": "help", "--help": "help"}
 # Slack clients turn typed quotes into typographic ones.
@@ -21,9 +20,15 @@ USAGE = (
     "*Usage:* `/campaign <sub-command>` for Comm SMS campaigns\n"
     "• `/campaign status <campaign>`: settings, progress and whether it is sending\n"
     "• `/campaign list [filter]`: the team's campaigns; filter by `active`, `paused`, a status such as "
-    "`in_progress`, a send type (`multistep`, `planned`, `manual`) or part of a name\n"
+    "`in_progress`, a send type (`multistep`, `planner`, `manual`, `unknown`) or part of a name\n"
     "• `/campaign pause <campaign>` / `/campaign resume <campaign>`: shows what will change, then asks you "
     "to confirm; nothing else in the campaign is touched\n"
+    "• `/campaign pause <campaign> for 2h` (or `30m`, `1d`, `1h30m`) / `until 09:00` / `until tomorrow 09:00` / "
+    "`until 2026-12-01 09:00`: pause now, and it resumes by itself then\n"
+    "• `/campaign pause <campaign> at <time>` / `/campaign resume <campaign> at <time>`: do it later (a time as "
+    "above, or `in 2h`); times are read in your Slack time zone\n"
+    "• `/campaign scheduled`: what is scheduled, each with a Cancel button\n"
+
     "• `/campaign stop <campaign> <sendId>`: stops one send for good (it cannot be resumed)\n"
     "<campaign> is the campaign's id or its name: exact, any case, or the start of it; put a name with "
     "spaces in quotes, e.g. `/campaign pause \"Weekly Digest\"`."
@@ -47,16 +52,43 @@ class CampaignCommand:
     problem: str | None = None  # for verb "help": why the usage is shown (None when asked for)
 
 
+@dataclass(frozen=True)
+class Token:
+    """One word of a command: its text (quotes removed), whether any of it was in double quotes, and where it
+    starts in the text it was read from."""
+
+    text: str
+    quoted: bool
+    start: int
+
+
+def tokens(text: str) -> list[Token]:
+    """Words separated by white space; double quotes (typed or typographic) group words and are removed, so
+    ``"Weekly  Digest"`` is one word. Apostrophes stay literal: "Mum's Day" needs no quoting."""
+    found: list[Token] = []
+    current: list[str] = []
+    quoted = in_quotes = False
+    start: int | None = None
+    for index, char in enumerate(text.translate(_QUOTES)):
+        if char == '"':
+            in_quotes, quoted = not in_quotes, True
+            start = index if start is None else start
+        elif char.isspace() and not in_quotes:
+            if start is not None:
+                found.append(Token("".join(current), quoted, start))
+            current, quoted, start = [], False, None
+        else:
+            current.append(char)
+            start = index if start is None else start
+    if in_quotes:
+        raise UsageError("A quote is not closed: put the whole name in double quotes.")
+    if start is not None:
+        found.append(Token("".join(current), quoted, start))
+    return found
+
+
 def _tokens(text: str) -> list[str]:
-    lexer = shlex.shlex(text.translate(_QUOTES), posix=True)
-    lexer.whitespace_split = True
-    lexer.quotes = '"'  # apostrophes stay literal: "Mum's Day" needs no quoting
-    lexer.escape = ""
-    lexer.commenters = ""
-    try:
-        return list(lexer)
-    except ValueError:
-        raise UsageError("A quote is not closed: put the whole name in double quotes.") from None
+    return [token.text for token in tokens(text)]
 
 
 def parse(text: str) -> CampaignCommand:
@@ -67,7 +99,7 @@ def parse(text: str) -> CampaignCommand:
     words = text.split(maxsplit=1)
     first, remainder = (words[0], words[1] if len(words) > 1 else "") if words else ("", "")
     if not first:
-        return CampaignCommand("help", problem="Say what to do: status, list, pause, resume or stop.")
+        return CampaignCommand("help", problem="Say what to do: status, list, pause, resume, stop or scheduled.")
     verb = ALIASES.get(first.lower(), first.lower())
     if verb not in VERBS:
         return CampaignCommand("help", problem=f"“{_clip(first)}” is not a /campaign sub-command.")
@@ -80,6 +112,8 @@ def parse(text: str) -> CampaignCommand:
     if verb == "list":
         wanted = " ".join(rest).strip()
         return CampaignCommand("list", filter=wanted[:MAX_FILTER] or None)
+    if verb == "scheduled":
+        return CampaignCommand("scheduled")
     send_id = rest[-1] if len(rest) >= 2 and is_uuid(rest[-1]) and verb != "status" else None
     name = " ".join(rest[:-1] if send_id else rest).strip()
     if not name:
@@ -140,6 +174,9 @@ def matches_filter(campaign: Campaign, wanted: str | None, activity: str) -> boo
         return activity == key or (key == "paused" and activity == "partly paused")
     if key in ("draft", "pending", "in_progress", "sent", "failed", "cancelled"):
         return campaign.status == key
-    if key in ("manual", "multistep", "planned"):
-        return campaign.send_type == key
+    kind = send_kind(key)
+    if kind is not SendKind.UNKNOWN or key == "unknown":  # planner, planned, plan … all mean the planner kind
+        return campaign.kind is kind
+    if key == _key(campaign.send_type):  # a send type the bot does not know, as Comm writes it
+        return True
     return key in _key(campaign.name) or key in campaign.id

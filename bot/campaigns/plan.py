@@ -1,10 +1,15 @@
 """What pausing or resuming a Comm campaign changes: a list of ``is_active`` flags, each with before and after.
 
 Comm has no pause endpoint (API_NOTES §2): a multistep campaign runs while ``meta.multistep_data.is_active``
-is true, a planned one while ``meta.planner_data.is_active`` (and its nested
-``meta.planner_data.multistep_data.is_active``) are. Which flags apply follows the send type, so a pause never
-touches the settings of a mode the campaign is not in. A manual campaign has no such flag: it cannot be paused,
-only one of its sends stopped.
+is true, a planner one while ``meta.planner_data.is_active`` (and its nested
+``meta.planner_data.multistep_data.is_active``) are. Which flags apply follows the send type, matched by meaning
+(bot.vendors.comm.models.send_kind: ``planner``, ``planned``, ``plan`` in any case are the planner kind), so a pause
+never touches the settings of a mode the campaign is not in. A manual campaign has no such flag: it cannot be
+paused, only one of its sends stopped.
+
+A send type the bot does not know is shown as it is, with the flags the campaign actually has (each of the three
+whose object is there); pausing it flips exactly those, and every preview says the type is unknown. A flag that
+holds something else than true, false or null, or a campaign without an id, cannot be flipped: the bot says why.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.vendors.comm.models import MANUAL, MULTISTEP, PLANNED, Campaign, Json
+from bot.vendors.comm.models import Campaign, Json, SendKind
 
 Path = tuple[str, ...]
 
@@ -59,6 +64,7 @@ def dotted(path: Path) -> str:
 class Flag:
     path: Path
     value: bool | None  # None: the flag is absent or null, which Comm treats as active (its default is true)
+    readable: bool = True  # False: it holds something else (a text, a number); never flipped
 
     @property
     def active(self) -> bool:
@@ -77,19 +83,30 @@ class FlagChange:
 
 
 def flags(campaign: Campaign) -> list[Flag]:
-    """The ``is_active`` flags that govern this campaign's sending, given its send type."""
+    """The ``is_active`` flags that govern this campaign's sending, given its send type (for an unknown type: every
+    one of the three the campaign has)."""
     meta = campaign.view.meta
-    if campaign.send_type == MULTISTEP and meta.multistep_data is not None:
-        return [Flag(MULTISTEP_FLAG, meta.multistep_data.is_active)]
-    if campaign.send_type == PLANNED and meta.planner_data is not None:
-        found = [Flag(PLANNER_FLAG, meta.planner_data.is_active)]
-        if meta.planner_data.multistep_data is not None:
-            found.append(Flag(NESTED_FLAG, meta.planner_data.multistep_data.is_active))
-        return found
-    return []
+    kind = campaign.kind
+    found: list[Flag] = []
+    steps, planner = meta.multistep_data, meta.planner_data
+    if kind in (SendKind.MULTISTEP, SendKind.UNKNOWN) and steps is not None:
+        found.append(Flag(MULTISTEP_FLAG, steps.is_active, steps.flag_readable))
+    if kind in (SendKind.PLANNER, SendKind.UNKNOWN) and planner is not None:
+        found.append(Flag(PLANNER_FLAG, planner.is_active, planner.flag_readable))
+        if planner.multistep_data is not None:
+            nested = planner.multistep_data
+            found.append(Flag(NESTED_FLAG, nested.is_active, nested.flag_readable))
+    return found
+
+
+def unknown_type(campaign: Campaign) -> bool:
+    """The send type is one the bot does not know: what it pauses is only what the preview lists."""
+    return campaign.kind is SendKind.UNKNOWN
 
 
 def activity(campaign: Campaign) -> Activity:
+    if blocked_reason(campaign) is not None:
+        return Activity.NOT_PAUSABLE
     return activity_of(flag_state(campaign))
 
 
@@ -119,14 +136,32 @@ class Basis:
         return bool(self.state)
 
 
+def blocked_reason(campaign: Campaign) -> str | None:
+    """Why the bot may not flip this campaign's flags although it has some: it has no id, or a flag holds
+    something else than true, false or null. None when nothing stands in the way."""
+    if not campaign.id:
+        return "has no id in Comm's answer, so the bot cannot save it"
+    unreadable = [dotted(flag.path) for flag in flags(campaign) if not flag.readable]
+    if unreadable:
+        return (f"has {', '.join(f'`{name}`' for name in unreadable)} set to something else than true or false, "
+                "so the bot will not guess whether it is sending; fix it in Comm")
+    return None
+
+
 def not_pausable_reason(campaign: Campaign) -> str:
-    if campaign.send_type == MANUAL:
+    blocked = blocked_reason(campaign)
+    if blocked is not None:
+        return blocked
+    kind = campaign.kind
+    if kind is SendKind.MANUAL:
         return ("is a manual campaign: it sends once, when told to, so there is no schedule to pause. "
                 "A send that is under way can be stopped (for good) with `/campaign stop <campaign> <sendId>`.")
-    if campaign.send_type in (MULTISTEP, PLANNED):
-        part = "multistep_data" if campaign.send_type == MULTISTEP else "planner_data"
-        return f"is a {campaign.send_type} campaign without `meta.{part}`, so it has no flag to pause or resume."
-    return f"has send type “{campaign.send_type}”, which has no flag the bot knows how to pause or resume."
+    if kind in (SendKind.MULTISTEP, SendKind.PLANNER):
+        part = "multistep_data" if kind is SendKind.MULTISTEP else "planner_data"
+        return (f"is a {kind.value} campaign (send type “{campaign.send_type}”) without `meta.{part}`, so it has no "
+                "flag to pause or resume.")
+    return (f"has send type “{campaign.send_type}”, which the bot does not know, and none of the `is_active` flags "
+            "it knows how to pause or resume.")
 
 
 @dataclass(frozen=True)
@@ -135,6 +170,7 @@ class Plan:
     op: Op
     changes: tuple[FlagChange, ...]  # only the flags that are not already where the operation puts them
     pausable: bool
+    unknown_type: bool = False  # the send type is unknown: the preview must say so, and list exactly these flags
 
     @property
     def nothing_to_do(self) -> bool:
@@ -143,8 +179,10 @@ class Plan:
 
 def plan(campaign: Campaign, op: Op) -> Plan:
     found = flags(campaign)
+    if not found or blocked_reason(campaign) is not None:
+        return Plan(campaign, op, (), pausable=False, unknown_type=unknown_type(campaign))
     changes = tuple(FlagChange(flag.path, flag.value, op.target) for flag in found if flag.active != op.target)
-    return Plan(campaign, op, changes, pausable=bool(found))
+    return Plan(campaign, op, changes, pausable=True, unknown_type=unknown_type(campaign))
 
 
 def applied(campaign: Campaign, changes: tuple[FlagChange, ...]) -> Json:

@@ -19,8 +19,8 @@ import contextlib
 import enum
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -136,7 +136,15 @@ class StopOutcome:
 class CampaignList:
     campaigns: list[Campaign]
     total: int  # before the filter
-    activities: dict[str, Activity] = field(default_factory=dict)
+
+    @staticmethod
+    def activity_of(campaign: Campaign) -> Activity:
+        return activity(campaign)
+
+    @property
+    def not_fully_read(self) -> int:
+        """How many of the listed campaigns the bot could not fully read (each carries its notes)."""
+        return sum(1 for campaign in self.campaigns if not campaign.fully_read)
 
 
 class CampaignService:
@@ -171,10 +179,9 @@ class CampaignService:
     async def list_campaigns(self, wanted: str | None, actor: Actor, *, attempt_id: str | None = None) -> CampaignList:
         async with self._audited("campaign.list", actor, {"filter": wanted}, attempt_id):
             everything = await self._comm.list_campaigns()
-        activities = {campaign.id: activity(campaign) for campaign in everything}
-        chosen = [c for c in everything if matches_filter(c, wanted, activities[c.id].value)]
+        chosen = [c for c in everything if matches_filter(c, wanted, activity(c).value)]
         chosen.sort(key=lambda campaign: campaign.name.casefold())
-        return CampaignList(chosen, len(everything), activities)
+        return CampaignList(chosen, len(everything))
 
     @contextlib.asynccontextmanager
     async def _audited(self, action: str, actor: Actor, arguments: dict[str, Any], attempt_id: str | None
@@ -205,13 +212,15 @@ class CampaignService:
     # Pause and resume ---------------------------------------------------------------------------------------
 
     async def toggle(self, campaign_id: str, op: Op, actor: Actor, *, notify: Notify | None = None,
-                     attempt_id: str | None = None, basis: Basis | None = None) -> ToggleOutcome:
+                     attempt_id: str | None = None, basis: Basis | None = None,
+                     note: Mapping[str, Any] | None = None) -> ToggleOutcome:
         """Pause or resume, from a fresh read (what a preview showed may be stale by the time of the click).
 
         With ``basis`` (what the clicked button was made against), a campaign that changed since is left alone:
-        the outcome is STALE, with the campaign as it is now and its last change."""
+        the outcome is STALE, with the campaign as it is now and its last change. ``note``: more arguments for the
+        audit row (a scheduled run names its action)."""
         action = f"campaign.{op.value}"
-        arguments: dict[str, Any] = {"campaign_id": campaign_id}
+        arguments: dict[str, Any] = {"campaign_id": campaign_id, **(note or {})}
         if basis is not None:
             arguments["basis"] = {"state": "".join("1" if on else "0" for on in basis.state) or "unknown",
                                   "read_at": basis.read_at.isoformat()}

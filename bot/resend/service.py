@@ -306,8 +306,9 @@ def parse_anyway_value(value: str) -> dict[int, int]:
         raise UsageError("That button carries no valid message ids.")
     for part in parts:
         message_id, _, version = part.partition("@")
+        # Exactly as anyway_value writes them: a second spelling (a leading zero) is not one of ours.
         if not (_DIGITS.fullmatch(message_id) and _DIGITS.fullmatch(version)) or len(version) > 9 \
-                or int(version) < 1:
+                or version.startswith("0") or message_id.startswith("0"):
             raise UsageError("That button carries no valid message ids.")
         chosen[parse_message_id(message_id)] = int(version)
     return chosen

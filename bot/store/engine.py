@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -99,9 +101,29 @@ class Store:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets readers work while one writer writes; busy_timeout waits for the lock (another process's) instead of
-    # failing.
+    # busy_timeout waits for the lock (another process's) instead of failing.
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=15000")
     cursor.close()
+    use_wal(dbapi_connection, patience_seconds=15)
+
+
+def use_wal(dbapi_connection: Any, *, patience_seconds: float) -> None:
+    """Put a SQLite database in WAL mode, which lets readers work while one writer writes.
+
+    Switching to WAL takes the file's exclusive lock without SQLite's busy handler, so two processes opening a new
+    database together can see "database is locked" at once: retry for a while, as busy_timeout would."""
+    deadline = time.monotonic() + patience_seconds
+    pause = 0.005
+    while True:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() + pause > deadline:
+                raise
+        finally:
+            cursor.close()
+        time.sleep(pause)  # only while connecting, and only while another process switches the file over
+        pause = min(pause * 2, 0.2)

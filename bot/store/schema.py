@@ -25,7 +25,7 @@ from sqlalchemy import Connection, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from bot.store.engine import Store
+from bot.store.engine import Store, use_wal
 
 if TYPE_CHECKING:  # Alembic itself is loaded when a schema is looked at (not by merely importing this module)
     from alembic.config import Config
@@ -207,9 +207,7 @@ def _migration_engine(url: str) -> AsyncEngine:
 
     def connected(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")  # as the store opens it (bot/store/engine.py)
-        cursor.close()
+        use_wal(dbapi_connection, patience_seconds=120)  # as the store opens it
 
     def begin(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Integer, String, Text
+from sqlalchemy import BigInteger, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.store.base import Base, UTCDateTime
@@ -25,7 +25,7 @@ class ResendClaim(Base):
     state: Mapped[str] = mapped_column(String(16))  # pending | resent | failed | uncertain
     user_id: Mapped[str] = mapped_column(String(32))
     user_name: Mapped[str] = mapped_column(String(128))
-    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)  # indexed for pruning (bot/retention/)
     org_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     resent_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=1)
@@ -78,7 +78,7 @@ class AlertItem(Base):
     slack_channel: Mapped[str | None] = mapped_column(String(32), nullable=True)
     slack_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)  # the post that shows the item
     in_thread: Mapped[bool] = mapped_column(default=False)
-    posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)  # for pruning
     claimed_by: Mapped[str | None] = mapped_column(String(HOLDER), nullable=True)  # the run that will post it
     resent_by: Mapped[str | None] = mapped_column(String(32), nullable=True)  # Slack user id
     resent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
@@ -116,6 +116,44 @@ class SeenRequest(Base):
     fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of v0:timestamp:signature
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     attempt_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class ScheduledActionRow(Base):
+    """A pause or resume to do later (bot/schedule/): written ``pending`` when scheduled; ``running`` once one
+    replica claimed it (one UPDATE … WHERE state = 'pending', so only one ever does); ``done`` with its ``result``
+    and ``report`` (what the channel is told), or ``cancelled``. ``reported_at`` is set once the channel was told."""
+
+    __tablename__ = "scheduled_actions"
+    __table_args__ = (
+        Index("ix_scheduled_actions_state_due_at", "state", "due_at"),
+        Index("ix_scheduled_actions_campaign_id", "campaign_id"),
+        Index("ix_scheduled_actions_request_key", "request_key", unique=True),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # uuid4 hex; also the run's audit attempt id
+    campaign_id: Mapped[str] = mapped_column(String(64))
+    campaign_name: Mapped[str] = mapped_column(String(255))  # as it was when scheduled, for lists and posts
+    op: Mapped[str] = mapped_column(String(16))  # pause | resume
+    origin: Mapped[str] = mapped_column(String(16))  # at (pause|resume … at) | after_pause (pause … for|until)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    state: Mapped[str] = mapped_column(String(16))  # pending | running | done | cancelled
+    basis_state: Mapped[str] = mapped_column(String(8))  # the flags it expects at run time: 1 on, 0 off
+    basis_at: Mapped[datetime] = mapped_column(UTCDateTime())  # when they were read
+    user_id: Mapped[str] = mapped_column(String(32))  # who scheduled it: their grant is checked at run time
+    user_name: Mapped[str] = mapped_column(String(128))
+    team_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    channel_id: Mapped[str | None] = mapped_column(String(32), nullable=True)  # where its outcome is posted
+    zone: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the time zone its time was read in
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    request_key: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the click that made it
+    holder: Mapped[str | None] = mapped_column(String(HOLDER), nullable=True)  # the runner that claimed it
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    result: Mapped[str | None] = mapped_column(String(32), nullable=True)  # changed | stale | denied | failed …
+    report: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON: what the run found and did
+    reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    cancelled_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class RateSlice(Base):

@@ -125,8 +125,10 @@ def redraw(blocks: Sequence[Block], items: dict[int, DigestItem]) -> list[Block]
     updated: list[Block] = []
     for block in blocks:
         block_id = str(block.get("block_id") or "")
-        if block_id.startswith(ITEM_PREFIX) and block_id[len(ITEM_PREFIX):].isdecimal():
-            item = items.get(int(block_id[len(ITEM_PREFIX):]))
+        digits = block_id[len(ITEM_PREFIX):]
+        # ASCII digits of a message id's length only: int() refuses "²" and huge strings that isdecimal() allows.
+        if block_id.startswith(ITEM_PREFIX) and digits.isascii() and digits.isdigit() and len(digits) <= 19:
+            item = items.get(int(digits))
             updated.append(item_block(item) if item is not None else block)
         else:
             updated.append(block)

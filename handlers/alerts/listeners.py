@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncRespond
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.actor import Actor
@@ -49,12 +50,27 @@ async def _tell(respond: AsyncRespond, results: Sequence[ItemResult]) -> None:
         await respond(response_type="ephemeral", replace_original=False, text="\n".join(notes[:20]))
 
 
-async def _update(client: AsyncWebClient, body: dict[str, Any], results: Sequence[ItemResult]) -> None:
+async def _update(client: AsyncWebClient, body: dict[str, Any], results: Sequence[ItemResult]) -> bool:
+    """Redraw the digest in place; False (logged) when Slack refuses, e.g. the message was deleted: the resends
+    stand all the same, and the clicker is told of them."""
     message = body.get("message") or {}
     channel = str((body.get("channel") or {}).get("id") or "")
     items = {result.message_id: result.item for result in results if result.item is not None}
-    await client.chat_update(channel=channel, ts=str(message.get("ts") or ""), text=message.get("text") or "Alert",
-                             blocks=redraw(message.get("blocks") or [], items))
+    try:
+        await client.chat_update(channel=channel, ts=str(message.get("ts") or ""),
+                                 text=message.get("text") or "Alert", blocks=redraw(message.get("blocks") or [], items))
+    except SlackApiError as error:
+        log.warning("could not redraw the alert digest in %s: %s", channel, error.response.get("error"))
+        return False
+    return True
+
+
+async def _tell_unredrawn(respond: AsyncRespond, results: Sequence[ItemResult]) -> None:
+    resent = [f"`{result.message_id}`" for result in results if result.result is Result.RESENT]
+    if resent:
+        await respond(response_type="ephemeral", replace_original=False,
+                      text=f":white_check_mark: Resent {', '.join(resent[:20])}; the alert message itself could not "
+                           "be updated (it may have been deleted).")
 
 
 async def _refuse(services: Services, respond: AsyncRespond, actor: Actor, attempt_id: str, value: str,
@@ -90,7 +106,8 @@ def register(app: Listeners, services: Services) -> None:
         if isinstance(results, Busy):
             await _busy(services, respond, actor, attempt_id, results, {"message_id": message_id})
             return
-        await _update(client, body, results)
+        if not await _update(client, body, results):
+            await _tell_unredrawn(respond, results)
         await _tell(respond, results)
 
     @app.action(RESEND_ALL)
@@ -106,7 +123,8 @@ def register(app: Listeners, services: Services) -> None:
             await _busy(services, respond, actor, attempt_id, answer, {"digest_id": value})
             return
         results, rows = answer
-        await _update(client, body, results)
+        if not await _update(client, body, results):
+            await _tell_unredrawn(respond, results)
         threads: dict[tuple[str, str], list[Any]] = {}
         for place in rows:  # each item of the digest with where it was posted
             if place.in_thread and place.slack_channel and place.slack_ts:

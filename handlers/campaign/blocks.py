@@ -8,6 +8,7 @@ is shown only to the person who asked.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,15 +20,18 @@ from bot.campaigns.plan import (
     Op,
     activity,
     activity_of,
+    blocked_reason,
     dotted,
     flag_state,
     flags,
     not_pausable_reason,
     plan,
+    unknown_type,
 )
 from bot.campaigns.service import CampaignList, ChangeStatus, StopOutcome, ToggleOutcome
-from bot.vendors.comm.models import Campaign, PlannerData
+from bot.vendors.comm.models import Campaign, PlannerData, SendKind
 from handlers.campaign.values import toggle_value
+from handlers.middleware.payloads import NotUnderstood, json_object
 from handlers.ui.formatting import Block, button, code, confirm_dialog, context, escape, mention, section, slack_date
 
 PAUSE, RESUME, STOP, STATUS = "campaign.pause", "campaign.resume", "campaign.stop", "campaign.status"
@@ -38,25 +42,49 @@ Reply = dict[str, Any]
 FINISHED = frozenset({"sent", "failed", "cancelled"})
 _ICONS = {Activity.ACTIVE: ":arrow_forward: active", Activity.PAUSED: ":pause_button: paused",
           Activity.PARTLY_PAUSED: ":warning: partly paused", Activity.NOT_PAUSABLE: "manual, no pause"}
+MAX_NOTES = 3  # notes on what could not be read, shown per campaign
 
 
-def _icon(op: Op) -> str:
+def _sending(campaign: Campaign, state: Activity) -> str:
+    """Whether it is sending, in words: a campaign with no flag says why (manual, unreadable flag, none found)."""
+    if state is not Activity.NOT_PAUSABLE:
+        return _ICONS[state]
+    if blocked_reason(campaign) is not None:
+        return ":warning: cannot tell"
+    return _ICONS[state] if campaign.kind is SendKind.MANUAL else "no pause flag"
+
+
+def unread_note(campaign: Campaign) -> str | None:
+    """What could not be read of a campaign, as an escaped mrkdwn line (None when everything could)."""
+    if campaign.fully_read:
+        return None
+    shown = [escape(problem) for problem in campaign.problems[:MAX_NOTES]]
+    more = f"; and {len(campaign.problems) - MAX_NOTES} more" if len(campaign.problems) > MAX_NOTES else ""
+    return f":warning: _Not all of it could be read: {'; '.join(shown)}{more}._"
+
+
+def unknown_type_note(campaign: Campaign) -> str:
+    return (f":warning: Its send type “{escape(campaign.send_type)}” is unknown to the bot: a pause or resume changes "
+            "exactly the flags listed, nothing else, and whether Comm honours them for this type is not known.")
+
+
+def op_icon(op: Op) -> str:
     return ":pause_button:" if op is Op.PAUSE else ":arrow_forward:"
 
 
-def _ephemeral(text: str, blocks: list[Block] | None = None) -> Reply:
+def ephemeral(text: str, blocks: list[Block] | None = None) -> Reply:
     reply: Reply = {"response_type": "ephemeral", "replace_original": False, "text": text}
     if blocks:
         reply["blocks"] = blocks
     return reply
 
 
-def _in_channel(text: str, blocks: list[Block]) -> Reply:
+def in_channel(text: str, blocks: list[Block]) -> Reply:
     return {"response_type": "in_channel", "replace_original": False, "text": text, "blocks": blocks}
 
 
-def _title(campaign: Campaign) -> str:
-    return f"*{escape(campaign.name or '(no name)')}* ({code(campaign.id)})"
+def title(campaign: Campaign) -> str:
+    return f"*{escape(campaign.name or '(no name)')}* ({code(campaign.id) if campaign.id else 'no id'})"
 
 
 def _bool(value: bool | None) -> str:
@@ -73,7 +101,9 @@ def toggle_button(campaign: Campaign, op: Op, read_at: datetime) -> Block:
     changes = plan(campaign, op).changes
     listed = "\n".join(f"{change.name}: {_bool(change.before)} → {_bool(change.after)}" for change in changes)
     verb = op.value.capitalize()
-    dialog = confirm_dialog(f"{verb} {campaign.name}", f"{escape(listed)}\nNothing else in the campaign changes.",
+    warning = f"\nSend type “{escape(campaign.send_type)}” is unknown to the bot." if unknown_type(campaign) else ""
+    dialog = confirm_dialog(f"{verb} {campaign.name}",
+                            f"{escape(listed)}\nNothing else in the campaign changes.{warning}",
                             confirm=verb, danger=op is Op.PAUSE)
     value = toggle_value(campaign.id, Basis(flag_state(campaign), read_at))
     return button(verb, OP_ACTIONS[op], value, style="danger" if op is Op.PAUSE else "primary", confirm=dialog)
@@ -132,12 +162,12 @@ def _progress(campaign: Campaign) -> str:
 def _settings_lines(campaign: Campaign) -> list[str]:
     meta = campaign.view.meta
     lines = []
-    steps = meta.multistep_data if campaign.send_type == "multistep" else (
+    steps = meta.multistep_data if campaign.kind is not SendKind.PLANNER else (
         meta.planner_data.multistep_data if meta.planner_data else None)
     if steps is not None and steps.step_size is not None:
         delay = f" every {steps.step_delay} min" if steps.step_delay is not None else ""
         lines.append(f"*Steps:* {steps.step_size:,} messages{delay}")
-    if meta.planner_data is not None and campaign.send_type == "planned":
+    if meta.planner_data is not None and campaign.kind in (SendKind.PLANNER, SendKind.UNKNOWN):
         planner = meta.planner_data
         lines.append(f"*Planner:* {escape(_hours(planner))}")
         daily = planner.daily_sms_contact_limit
@@ -147,24 +177,32 @@ def _settings_lines(campaign: Campaign) -> list[str]:
     return lines
 
 
-def status_reply(campaign: Campaign, now: datetime) -> Reply:
+def status_reply(campaign: Campaign, now: datetime, scheduled: Sequence[str] = ()) -> Reply:
+    """The status card; ``scheduled``: mrkdwn lines on what is scheduled for it (handlers/campaign/schedule_blocks)."""
     state = activity(campaign)
     found = flags(campaign)
-    fields = [f"*Status:* {escape(campaign.status)}", f"*Send type:* {escape(campaign.send_type)}",
-              f"*Sending:* {_ICONS[state]}"]
-    lines = [f"{_title(campaign)}", " · ".join(fields)]
+    fields = [f"*Status:* {escape(campaign.status)}", f"*Send type:* {_send_type(campaign)}",
+              f"*Sending:* {_sending(campaign, state)}"]
+    lines = [f"{title(campaign)}", " · ".join(fields)]
     if found:
-        lines.append("*Flags:* " + " · ".join(f"`{dotted(flag.path)}` {_bool(flag.value)}" for flag in found))
-    else:
+        lines.append("*Flags:* " + " · ".join(f"`{dotted(flag.path)}` {_flag_text(flag.value, flag.readable)}"
+                                               for flag in found))
+    if not found or state is Activity.NOT_PAUSABLE:
         lines.append(f"_This campaign {escape(not_pausable_reason(campaign))}_")
+    elif unknown_type(campaign):
+        lines.append(unknown_type_note(campaign))
+    note = unread_note(campaign)
+    if note is not None:
+        lines.append(note)
     lines.append(f"*Progress:* {_progress(campaign)}")
     lines.extend(_settings_lines(campaign))
+    lines.extend(scheduled)
     blocks: list[Block] = [section("\n".join(lines), block_id=f"campaign-status:{campaign.id}")]
     buttons = toggle_buttons(campaign, now)
     if buttons:
         blocks.append({"type": "actions", "block_id": f"campaign-actions:{campaign.id}", "elements": buttons})
     blocks.append(context(f"Read from Comm {slack_date(now)}"))
-    return _ephemeral(escape(f"{campaign.name}: {campaign.status}, {state.value}"), blocks)
+    return ephemeral(escape(f"{campaign.name}: {campaign.status}, {state.value}"), blocks)
 
 
 # List ----------------------------------------------------------------------------------------------------------
@@ -176,17 +214,38 @@ def page_value(page: int, wanted: str | None) -> str:
 
 def read_page_value(value: str) -> tuple[int, str | None]:
     try:
-        data = json.loads(value)
-        return max(int(data["p"]), 1), str(data["f"]) or None
-    except (ValueError, KeyError, TypeError):
+        data = json_object(value, "a page button's value")
+    except NotUnderstood:
         return 1, None
+    page, wanted = data.get("p"), data.get("f")
+    if not isinstance(page, int) or isinstance(page, bool) or not isinstance(wanted, str):
+        return 1, None
+    return min(max(page, 1), 10_000), wanted[:200] or None
 
 
-def _list_item(campaign: Campaign, state: Activity, read_at: datetime) -> Block:
-    text = f"{_title(campaign)}\n{escape(campaign.status)} · {escape(campaign.send_type)} · {_ICONS[state]}"
+def _send_type(campaign: Campaign) -> str:
+    """The send type as Comm wrote it, with what the bot makes of it when the spelling differs."""
+    written = escape(campaign.send_type)
+    kind = campaign.kind
+    if kind is SendKind.UNKNOWN:
+        return f"{written} (unknown to the bot)"
+    return written if campaign.send_type == kind.value else f"{written} ({kind.value})"
+
+
+def _flag_text(value: bool | None, readable: bool) -> str:
+    return _bool(value) if readable else "unreadable"
+
+
+def _list_item(campaign: Campaign, state: Activity, read_at: datetime, number: int) -> Block:
+    text = f"{title(campaign)}\n{escape(campaign.status)} · {_send_type(campaign)} · {_sending(campaign, state)}"
+    note = unread_note(campaign)
+    if note is not None:
+        text += f"\n{note}"
     buttons = toggle_buttons(campaign, read_at)
-    accessory = buttons[0] if len(buttons) == 1 else button("Details", STATUS, campaign.id)
-    return section(text, block_id=f"campaign:{campaign.id}", accessory=accessory)
+    accessory: Block | None = buttons[0] if len(buttons) == 1 else (
+        button("Details", STATUS, campaign.id) if campaign.id else None)
+    # An entry without an id gets a block id of its own: two of them must not collide (Slack refuses that).
+    return section(text, block_id=f"campaign:{campaign.id or f'unread-{number}'}", accessory=accessory)
 
 
 def list_reply(listing: CampaignList, wanted: str | None, page: int, now: datetime) -> Reply:
@@ -201,7 +260,8 @@ def list_reply(listing: CampaignList, wanted: str | None, page: int, now: dateti
     if not chunk:
         hint = " Filters: `active`, `paused`, a status, a send type, or part of a name." if wanted else ""
         blocks.append(section(f"No campaigns {about}.{hint}"))
-    blocks.extend(_list_item(campaign, listing.activities[campaign.id], now) for campaign in chunk)
+    blocks.extend(_list_item(campaign, listing.activity_of(campaign), now, number)
+                  for number, campaign in enumerate(chunk))
     nav = []
     if page > 1:
         nav.append(button("◀ Previous", LIST_PREVIOUS, page_value(page - 1, wanted)))
@@ -209,7 +269,7 @@ def list_reply(listing: CampaignList, wanted: str | None, page: int, now: dateti
         nav.append(button("Next ▶", LIST_NEXT, page_value(page + 1, wanted)))
     if nav:
         blocks.append({"type": "actions", "block_id": "campaign-pages", "elements": nav})
-    return _ephemeral(f"{len(shown)} SMS campaigns {about}", blocks)
+    return ephemeral(f"{len(shown)} SMS campaigns {about}", blocks)
 
 
 # Previews (before the confirm click) ---------------------------------------------------------------------------
@@ -222,37 +282,39 @@ def toggle_preview(campaign: Campaign, op: Op, send_id: str | None, read_at: dat
         return not_pausable_reply(campaign, send_id)
     if planned.nothing_to_do:
         other = [toggle_button(campaign, op.opposite, read_at)]
-        return _ephemeral(f"{escape(campaign.name)} is already {op.past}.", [
-            section(f"{_icon(op)} {_title(campaign)} is already {op.past}: "
+        return ephemeral(f"{escape(campaign.name)} is already {op.past}.", [
+            section(f"{op_icon(op)} {title(campaign)} is already {op.past}: "
                     + ", ".join(f"`{dotted(flag.path)}` is {_bool(flag.value)}" for flag in flags(campaign))
                     + ". Nothing to change.", block_id="campaign-already", accessory=other[0])])
-    text = (f"{_icon(op)} *{op.value.capitalize()}* {_title(campaign)}? This changes:\n"
+    text = (f"{op_icon(op)} *{op.value.capitalize()}* {title(campaign)}? This changes:\n"
             f"{change_lines(planned.changes)}\nNothing else in the campaign changes. The campaign is read again "
             "when you confirm.")
+    if planned.unknown_type:
+        text += "\n" + unknown_type_note(campaign)
     if campaign.status in FINISHED:
         text += (f"\n:warning: Its status is *{escape(campaign.status)}*: the flags change, but whether Comm sends "
                  "again is up to Comm.")
-    return _ephemeral(f"{op.value.capitalize()} {escape(campaign.name)}? Confirm with the button.", [
+    return ephemeral(f"{op.value.capitalize()} {escape(campaign.name)}? Confirm with the button.", [
         section(text, block_id=f"campaign-preview:{campaign.id}"),
         {"type": "actions", "block_id": "campaign-confirm", "elements": [toggle_button(campaign, op, read_at)]},
     ])
 
 
 def not_pausable_reply(campaign: Campaign, send_id: str | None) -> Reply:
-    text = f":warning: {_title(campaign)} {escape(not_pausable_reason(campaign))}"
+    text = f":warning: {title(campaign)} {escape(not_pausable_reason(campaign))}"
     blocks = [section(text, block_id="campaign-not-pausable")]
     if send_id is not None:
         blocks.append(section(f":warning: To stop send {code(send_id)} instead: "
                               f"{code(f'/campaign stop {campaign.id} {send_id}')}"
                               " or the button. *A stopped send cannot be resumed.*", block_id="campaign-offer-stop",
                               accessory=stop_button(campaign, send_id)))
-    return _ephemeral(f"{escape(campaign.name)} cannot be paused.", blocks)
+    return ephemeral(f"{escape(campaign.name)} cannot be paused.", blocks)
 
 
 def stop_preview(campaign: Campaign, send_id: str) -> Reply:
-    text = (f":warning: *Stop* send {code(send_id)} of {_title(campaign)}? *A stopped send cannot be resumed*: the "
+    text = (f":warning: *Stop* send {code(send_id)} of {title(campaign)}? *A stopped send cannot be resumed*: the "
             "contacts it has not reached yet will not get this message from it.")
-    return _ephemeral(escape(f"Stop send {send_id} of {campaign.name}? Confirm with the button."), [
+    return ephemeral(escape(f"Stop send {send_id} of {campaign.name}? Confirm with the button."), [
         section(text, block_id=f"campaign-stop-preview:{campaign.id}"),
         {"type": "actions", "block_id": "campaign-stop-confirm", "elements": [stop_button(campaign, send_id)]},
     ])
@@ -272,11 +334,11 @@ def _differences(item: ToggleOutcome, limit: int = 8) -> str:
 def toggle_reply(item: ToggleOutcome) -> Reply:
     who, when = mention(item.actor.user_id), slack_date(item.at)
     campaign, op = item.campaign, item.op
-    title = _title(campaign) if campaign is not None else f"campaign {code(item.campaign_id)}"
+    heading = title(campaign) if campaign is not None else f"campaign {code(item.campaign_id)}"
     check = code(f"/campaign status {item.campaign_id}")
     name = escape(item.name)
     error = escape(item.error.sentence) if item.error is not None else ""
-    icon = _icon(op)
+    icon = op_icon(op)
     if item.outcome is ChangeStatus.NOT_PAUSABLE and campaign is not None:
         return not_pausable_reply(campaign, None)
     if item.outcome is ChangeStatus.ALREADY and campaign is not None:
@@ -285,24 +347,24 @@ def toggle_reply(item: ToggleOutcome) -> Reply:
         return stale_reply(item, campaign)
     if item.outcome is ChangeStatus.FAILED:
         lost = " Its answer was lost, but a fresh read shows the campaign unchanged." if item.answer_lost else ""
-        return _ephemeral(f"Could not {op.value} {name}.", [
-            section(f":x: Could not {op.value} {title}: {error}{lost}", block_id="campaign-failed")])
+        return ephemeral(f"Could not {op.value} {name}.", [
+            section(f":x: Could not {op.value} {heading}: {error}{lost}", block_id="campaign-failed")])
     lines = {
-        ChangeStatus.CHANGED: f"{icon} {who} {op.past} {title} {when}.\n{change_lines(item.changes)}\n"
+        ChangeStatus.CHANGED: f"{icon} {who} {op.past} {heading} {when}.\n{change_lines(item.changes)}\n"
                          f"_Read back from Comm: {op.past}, nothing else changed._",
-        ChangeStatus.CONFLICT: f":warning: {who} {op.past} {title} {when}, but reading it back shows a different "
+        ChangeStatus.CONFLICT: f":warning: {who} {op.past} {heading} {when}, but reading it back shows a different "
                           "campaign: someone or something changed it at the same time.\n"
                           f"{_differences(item)}\nCheck it with {check}.",
-        ChangeStatus.UNVERIFIED: f"{icon} {who} {op.past} {title} {when}: Comm accepted it.\n"
+        ChangeStatus.UNVERIFIED: f"{icon} {who} {op.past} {heading} {when}: Comm accepted it.\n"
                             f"{change_lines(item.changes)}\n:warning: Reading it back failed ({error}); check with "
                             f"{check}.",
-        ChangeStatus.UNCERTAIN: f":grey_question: {who} asked to {op.value} {title} {when}: {error} Reading it back "
+        ChangeStatus.UNCERTAIN: f":grey_question: {who} asked to {op.value} {heading} {when}: {error} Reading it back "
                            "failed too, so it is not known whether it is "
                            f"{op.past}. Check with {check} before trying again.",
     }
     text = lines.get(item.outcome)
     if text is None:  # every outcome that changed nothing was answered above
-        return _ephemeral(f"{op.value.capitalize()} of {name}: {item.outcome.value}.")
+        return ephemeral(f"{op.value.capitalize()} of {name}: {item.outcome.value}.")
     if item.answer_lost and item.outcome is ChangeStatus.CHANGED:
         text += f"\n:warning: Comm's answer to the save was lost ({error}); the read-back shows it took effect."
     blocks = [section(text, block_id=f"campaign-outcome:{item.campaign_id}")]
@@ -313,7 +375,7 @@ def toggle_reply(item: ToggleOutcome) -> Reply:
     summary = f"{escape(item.actor.user_name or item.actor.user_id)} {op.past} {name}"
     if item.outcome is not ChangeStatus.CHANGED:
         summary = f"{op.value.capitalize()} of {name}: {item.outcome.value}"
-    return _in_channel(summary, blocks)
+    return in_channel(summary, blocks)
 
 
 _STATE_WORDS = {Activity.ACTIVE: "active", Activity.PAUSED: "paused", Activity.PARTLY_PAUSED: "partly paused",
@@ -326,11 +388,11 @@ def stale_reply(item: ToggleOutcome, campaign: Campaign) -> Reply:
     basis, last, op = item.basis, item.last_change, item.op
     now = _STATE_WORDS[activity(campaign)]
     if basis is not None and basis.known:
-        lines = [f":arrows_counterclockwise: {_title(campaign)} changed after this button was made, so nothing was "
+        lines = [f":arrows_counterclockwise: {title(campaign)} changed after this button was made, so nothing was "
                  f"done: it showed the campaign *{_STATE_WORDS[activity_of(basis.state)]}*, and it is *{now}* now."]
     else:
         lines = [f":arrows_counterclockwise: This button comes from an older message that does not say what it "
-                 f"showed, so nothing was done: {_title(campaign)} is *{now}* now."]
+                 f"showed, so nothing was done: {title(campaign)} is *{now}* now."]
     if last is not None:
         how = "" if last.result is ChangeStatus.CHANGED else f" ({last.result.value}: check its status)"
         lines.append(f"Last {last.op.past} through commops by {mention(last.user_id)} {slack_date(last.at)}{how}.")
@@ -341,26 +403,26 @@ def stale_reply(item: ToggleOutcome, campaign: Campaign) -> Reply:
     lines.append("Decide again below.")
     fresh = toggle_preview(campaign, op, None, item.settled_at)
     summary = f"{escape(campaign.name)} changed after the button was made; nothing was done."
-    return _ephemeral(f"{summary} {fresh['text']}",
+    return ephemeral(f"{summary} {fresh['text']}",
                       [section("\n".join(lines), block_id="campaign-stale"), *fresh.get("blocks", [])])
 
 
 def stop_reply(item: StopOutcome) -> Reply:
-    title = _title(item.campaign) if item.campaign is not None else f"campaign {code(item.campaign_id)}"
+    heading = title(item.campaign) if item.campaign is not None else f"campaign {code(item.campaign_id)}"
     who, send, name = mention(item.actor.user_id), code(item.send_id), escape(item.name)
     if item.error is None:
         status = f" Comm reports it {escape(item.result.status)}." if item.result and item.result.status else ""
-        text = (f":no_entry: {who} stopped send {send} of {title} "
+        text = (f":no_entry: {who} stopped send {send} of {heading} "
                 f"{slack_date(item.at)}.{status} A stopped send cannot be resumed.")
-        return _in_channel(f"Send {escape(item.send_id)} of {name} stopped",
+        return in_channel(f"Send {escape(item.send_id)} of {name} stopped",
                            [section(text, block_id="campaign-stopped")])
     if item.error.maybe_applied:
-        text = (f":grey_question: {who} asked to stop send {send} of {title} "
+        text = (f":grey_question: {who} asked to stop send {send} of {heading} "
                 f"{slack_date(item.at)}: {escape(item.error.sentence)}")
-        return _in_channel(f"Stop of send {escape(item.send_id)}: unknown result",
+        return in_channel(f"Stop of send {escape(item.send_id)}: unknown result",
                            [section(text, block_id="campaign-stop")])
-    return _ephemeral(f"Could not stop send {escape(item.send_id)}.", [
-        section(f":x: Could not stop send {send} of {title}: {escape(item.error.sentence)}",
+    return ephemeral(f"Could not stop send {escape(item.send_id)}.", [
+        section(f":x: Could not stop send {send} of {heading}: {escape(item.error.sentence)}",
                 block_id="campaign-stop-failed")])
 
 
@@ -369,23 +431,23 @@ def stop_reply(item: StopOutcome) -> Reply:
 
 def ambiguous_reply(error: AmbiguousCampaign, verb: str) -> Reply:
     shown = error.candidates[:10]
-    lines = [f"• {_title(campaign)} · {escape(campaign.status)}" for campaign in shown]
+    lines = [f"• {title(campaign)} · {escape(campaign.status)}" for campaign in shown]
     if len(error.candidates) > len(shown):
         lines.append(f"• … and {len(error.candidates) - len(shown)} more")
     text = (f":grey_question: “{escape(error.ref)}” matches {len(error.candidates)} campaigns; say which one (by "
             f"its id, or its full name in quotes), e.g. {code(f'/campaign {verb} {error.candidates[0].id}')}:\n"
             + "\n".join(lines))
-    return _ephemeral(f"“{escape(error.ref)}” matches {len(error.candidates)} campaigns.", [section(text)])
+    return ephemeral(f"“{escape(error.ref)}” matches {len(error.candidates)} campaigns.", [section(text)])
 
 
 def no_such_reply(error: NoSuchCampaign) -> Reply:
     text = f":x: No campaign in this Comm team is called “{escape(error.ref)}”."
     if error.similar:
-        text += " Did you mean: " + ", ".join(_title(campaign) for campaign in error.similar) + "?"
+        text += " Did you mean: " + ", ".join(title(campaign) for campaign in error.similar) + "?"
     else:
         text += " `/campaign list` shows them all."
-    return _ephemeral(f"No campaign called “{escape(error.ref)}”.", [section(text)])
+    return ephemeral(f"No campaign called “{escape(error.ref)}”.", [section(text)])
 
 
 def problem_reply(sentence: str) -> Reply:
-    return _ephemeral(escape(sentence), [section(f":x: {escape(sentence)}")])
+    return ephemeral(escape(sentence), [section(f":x: {escape(sentence)}")])

@@ -12,6 +12,9 @@ and asks again, since the message it came from may show a state long gone.
 
 from __future__ import annotations
 
+import hashlib
+import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -58,3 +61,64 @@ def read_toggle_value(value: str) -> tuple[str, Basis] | None:
         return None
     read_at = EPOCH + timedelta(microseconds=parsed.t)
     return parsed.c, Basis(tuple(digit == "1" for digit in parsed.s), read_at)
+
+
+# Scheduling ---------------------------------------------------------------------------------------------------------
+# A confirm button of ``pause … for|until|at`` and ``resume … at`` carries what its Pause button would, plus when the
+# action is due (epoch seconds, as the preview showed it), the time zone the time was read in, and for a length
+# (``for 2h``, ``at in 30m``) the length in seconds, which counts from the click:
+# ``{"c": "<campaign id>", "s": "10", "t": 1764268919123456, "d": 1764320400, "z": "Europe/London", "l": null}``.
+# A Cancel button carries the scheduled action's id (32 hexadecimal digits).
+
+_ZONE = r"^[A-Za-z0-9_+\-/]{1,64}$"
+_ACTION_ID = re.compile(r"[0-9a-f]{32}")
+
+
+class ScheduleValue(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    c: str = Field(pattern=_UUID)
+    s: str = Field(pattern=r"^[01]{1,3}$")
+    t: int = Field(ge=0, lt=10**17)
+    d: int = Field(ge=0, lt=10**11)  # when it is due: seconds since the epoch
+    z: str | None = Field(default=None, pattern=_ZONE)
+    l: int | None = Field(default=None, ge=60, le=400 * 86400)  # noqa: E741  # a length: from the click
+
+
+@dataclass(frozen=True)
+class ScheduleButton:
+    campaign_id: str
+    basis: Basis
+    due_at: datetime
+    zone: str | None
+    key: str  # the same for every click on this button: a second click finds what the first scheduled
+    length: timedelta | None = None  # for a length (``for 2h``): the due time is this long after the click
+
+
+def schedule_value(campaign_id: str, basis: Basis, due_at: datetime, zone: str | None,
+                   length: timedelta | None = None) -> str:
+    value = ScheduleValue(c=campaign_id, s="".join("1" if on else "0" for on in basis.state),
+                          t=_microseconds(basis.read_at), d=int(due_at.timestamp()), z=zone,
+                          l=int(length.total_seconds()) if length is not None else None).model_dump_json()
+    if len(value) > MAX_VALUE:  # cannot happen: a UUID, three flags, two numbers and a zone name
+        raise ValueError(f"a schedule button's value has {len(value)} characters, more than Slack's {MAX_VALUE}")
+    return value
+
+
+def read_schedule_value(action_id: str, value: str) -> ScheduleButton | None:
+    """What a schedule confirm button carries; None when the value is not one this bot makes."""
+    if len(value) > MAX_VALUE:
+        return None
+    try:
+        parsed = ScheduleValue.model_validate_json(value)
+    except ValidationError:
+        return None
+    key = hashlib.sha256(f"{action_id}\n{value}".encode()).hexdigest()
+    return ScheduleButton(parsed.c, Basis(tuple(digit == "1" for digit in parsed.s),
+                                          EPOCH + timedelta(microseconds=parsed.t)),
+                          datetime.fromtimestamp(parsed.d, UTC), parsed.z, key,
+                          timedelta(seconds=parsed.l) if parsed.l is not None else None)
+
+
+def read_cancel_value(value: str) -> str | None:
+    return value if _ACTION_ID.fullmatch(value) else None

@@ -22,6 +22,7 @@ from handlers.comm import upsert as comm_upsert
 from handlers.middleware.authorize import ANY, HELP_WORDS, OPEN, Routes, merge_routes
 from handlers.middleware.call import Call
 from handlers.middleware.early_ack import Listeners
+from handlers.middleware.payloads import first_word
 from handlers.ui.formatting import code, escape
 
 
@@ -57,12 +58,12 @@ def register(app: Listeners, services: Services) -> None:
     @app.command("/comm")
     async def comm(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient,
                    actor: Actor, attempt_id: str) -> None:
-        word, _, rest = (command.get("text") or "").strip().partition(" ")
+        word, rest = first_word(str(command.get("text") or ""))
         sub = SUBCOMMANDS.get(word.lower())
         if sub is None:
             await ack(text=usage(None if word.lower() in HELP_WORDS else word[:40]))
             return
-        call = Call(actor, attempt_id, ack, respond, client, args=rest.strip(), trigger_id=command.get("trigger_id"))
+        call = Call(actor, attempt_id, ack, respond, client, args=rest, trigger_id=command.get("trigger_id"))
         await sub.run(call, services)
 
     comm_upsert.register(app, services)

@@ -11,7 +11,6 @@ and shows the new ``initial_value`` only when the action_id changes: so each fie
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -36,6 +35,7 @@ from bot.target_comms.service import (
 from bot.target_comms.stale import Stale
 from bot.vendors.capillary.loyalty import COMMUNICATION_TYPES, Person, TargetCommunication
 from bot.vendors.errors import VendorError
+from handlers.middleware.payloads import NotUnderstood, json_object
 from handlers.ui.formatting import Block, channel_link, code, context, escape, fit, mention, mrkdwn, section, slack_date
 
 CALLBACK = "comm.upsert"
@@ -68,8 +68,8 @@ class FormMeta(BaseModel):
     @classmethod
     def load(cls, raw: str | None) -> FormMeta:
         try:
-            return cls.model_validate(json.loads(raw or "{}"))
-        except (ValueError, ValidationError):
+            return cls.model_validate(json_object(raw or "{}", "the form's metadata"))
+        except (NotUnderstood, ValidationError):
             return cls()  # a modal we did not open: no channel, so the confirmation goes to the user's DM
 
 

@@ -40,6 +40,22 @@ from bot.background import BackgroundWork
 from bot.observability.context import RequestScope, enter_request
 from bot.observability.metrics import OTHER
 from handlers.middleware.chain import Chain, Next, Step
+from handlers.middleware.edge import admitted
+from handlers.middleware.payloads import (
+    BlockActions,
+    BlockSuggestion,
+    EventCallback,
+    MessageAction,
+    NotUnderstood,
+    Shortcut,
+    SlackPayload,
+    SlashCommand,
+    View,
+    ViewClosed,
+    ViewSubmission,
+    first_word,
+    parse,
+)
 
 log = logging.getLogger("commops.authorize")
 
@@ -99,11 +115,11 @@ class Target:
     known_command: bool = False
 
 
-def resolve(body: Mapping[str, Any], routes: Routes) -> Target:
-    if "command" in body:
-        command = str(body.get("command"))
-        text = str(body.get("text") or "").strip()
-        word = text.split(maxsplit=1)[0].lower() if text else ""
+def resolve(payload: SlackPayload, routes: Routes) -> Target:
+    if isinstance(payload, SlashCommand):
+        command = payload.command
+        text = payload.text.strip()
+        word = first_word(text)[0].lower()
         table = routes.commands.get(command)
         arguments: dict[str, Any] = {"command": command, "text": text}
         label = f"{command} {word}".strip()
@@ -111,45 +127,43 @@ def resolve(body: Mapping[str, Any], routes: Routes) -> Target:
             return Target("command", command, None, arguments)
         action = OPEN if word in HELP_WORDS else table.get(word, table.get(ANY))
         return Target("command", label, action, arguments, known_command=True)
-    kind = body.get("type")
-    if kind == "block_actions":
-        actions = body.get("actions") or []
-        if len(actions) != 1 or not isinstance(actions[0], Mapping):  # Slack sends one; anything else is odd
-            return Target("action", "an unusual action payload", None, {"actions": len(actions)})
-        action_id = str(actions[0].get("action_id"))
-        arguments = {key: actions[0].get(key) for key in ("action_id", "block_id", "value") if key in actions[0]}
-        return Target("action", f"button {action_id}", routes.actions.get(action_id), arguments)
-    if kind == "block_suggestion":
-        action_id = str(body.get("action_id"))
+    if isinstance(payload, BlockActions):  # the edge lets through only the one action Slack sends
+        clicked = payload.action
+        arguments = {key: value for key, value in (("action_id", clicked.action_id), ("block_id", clicked.block_id),
+                                                   ("value", clicked.value)) if value is not None}
+        return Target("action", f"button {clicked.action_id}", routes.actions.get(clicked.action_id), arguments)
+    if isinstance(payload, BlockSuggestion):
+        action_id = payload.action_id
         return Target("options", f"menu {action_id}", routes.actions.get(action_id), {"action_id": action_id})
-    if kind in ("view_submission", "view_closed"):
-        view = body.get("view") or {}
-        callback_id = str(view.get("callback_id"))
-        arguments = {"callback_id": callback_id, "view_id": view.get("id")}
-        target_kind = "view" if kind == "view_submission" else "view_closed"
-        return Target(target_kind, f"form {callback_id}", routes.views.get(callback_id), arguments)
-    label = str(body.get("callback_id") or (body.get("event") or {}).get("type") or kind or "request")
-    return Target("other", label, None, {"type": kind, "callback_id": body.get("callback_id")})
+    if isinstance(payload, ViewSubmission | ViewClosed):
+        view = payload.view
+        arguments = {"callback_id": view.callback_id, "view_id": view.id}
+        target_kind = "view" if isinstance(payload, ViewSubmission) else "view_closed"
+        return Target(target_kind, f"form {view.callback_id}", routes.views.get(view.callback_id), arguments)
+    callback_id = payload.callback_id if isinstance(payload, Shortcut | MessageAction) else None
+    arguments = {"type": payload.type, "callback_id": callback_id}
+    if callback_id is not None:
+        return Target("other", f"shortcut {callback_id}".strip(), None, arguments)
+    if isinstance(payload, EventCallback):
+        return Target("other", f"event {payload.event.type}".strip(), None, arguments)
+    return Target("other", payload.kind, None, arguments)
 
 
-def channel_of(body: Mapping[str, Any], context: AsyncBoltContext) -> str | None:
+def channel_of(payload: SlackPayload, context: AsyncBoltContext) -> str | None:
     if context.channel_id:
         return str(context.channel_id)
-    metadata = (body.get("view") or {}).get("private_metadata")
-    if isinstance(metadata, str) and metadata.startswith("{"):
+    metadata = payload.view.private_metadata if payload.view is not None else ""
+    if metadata.startswith("{"):
         try:
             channel = json.loads(metadata).get("channel_id")
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):  # a modal we did not open: judged outside channels
             return None
         return channel if isinstance(channel, str) else None
     return None
 
 
-def actor_of(body: Mapping[str, Any], context: AsyncBoltContext, channel_id: str | None) -> Actor:
-    user = body.get("user")
-    # Commands carry user_name; interactive payloads a user object (username, or name in older payloads).
-    name = (user.get("username") or user.get("name")) if isinstance(user, Mapping) else body.get("user_name")
-    return Actor(str(context.user_id or ""), str(name or ""), context.team_id, channel_id)
+def actor_of(payload: SlackPayload, context: AsyncBoltContext, channel_id: str | None) -> Actor:
+    return Actor(str(context.user_id or ""), payload.person, context.team_id, channel_id)
 
 
 # --- what the user is told ----------------------------------------------------------------------------------------
@@ -165,7 +179,8 @@ def denial_text(target: Target, decision: Decision | None) -> str:
                     f"`{command} help` lists what it can do.")
         if target.kind == "command":
             return f":no_entry: commops does not handle `{label}`, so nothing was done."
-        return (f":no_entry: commops does not know this {label.split()[0]} (`{label}`), so nothing "
+        noun = first_word(label)[0] or "request"
+        return (f":no_entry: commops does not know this {noun} (`{label}`), so nothing "
                 "was done. It may come from an older message; run the command again.")
     action = decision.action
     if decision.reason == "wrong_channel":
@@ -191,11 +206,8 @@ def _plain(text: str) -> str:
     return text.removeprefix(":no_entry: ").replace("`", "")
 
 
-def _first_input_block(view: Mapping[str, Any]) -> str | None:
-    for block in view.get("blocks") or []:
-        if isinstance(block, Mapping) and block.get("type") == "input" and block.get("block_id"):
-            return str(block["block_id"])
-    return None
+def _first_input_block(view: View) -> str | None:
+    return next((block.block_id for block in view.blocks if block.type == "input" and block.block_id), None)
 
 
 def _denied_view(text: str) -> dict[str, Any]:
@@ -238,19 +250,26 @@ def check(client: AsyncWebClient, *, access: AccessControl, audit: AuditLog, rou
     async def authorize(req: AsyncBoltRequest, response: BoltResponse, next_: Next) -> BoltResponse | None:
         body, context = req.body, req.context
         ack, client = context.ack, context.client
-        target = resolve(body, routes)
-        kind, name = metric_labels(target, body, routes)
+        payload = admitted(context)
+        if payload is None:  # an app without the edge in front (unit tests): parse here, with the same models
+            try:
+                payload = parse(body)
+            except NotUnderstood as error:
+                log.warning("refused a request (400): %s", error.reason)
+                return BoltResponse(status=400, body="")
+        target = resolve(payload, routes)
+        kind, name = metric_labels(target, payload, routes)
         # Bolt runs the listener after this middleware returns, in the same task: the scope stays current for it.
         # The replay guard, which runs first, may have given the request its attempt id already.
         scope = enter_request(RequestScope(kind, name, attempt_id=context.get(ATTEMPT_KEY) or new_attempt_id(),
                                            user=context.user_id))
-        return await decide(body, context, ack, client, response, next_, target, scope)
+        return await decide(payload, context, ack, client, response, next_, target, scope)
 
     async def decide(
-        body: dict[str, Any], context: AsyncBoltContext, ack: AsyncAck, client: AsyncWebClient,
+        payload: SlackPayload, context: AsyncBoltContext, ack: AsyncAck, client: AsyncWebClient,
         response: BoltResponse, next_: Next, target: Target, scope: RequestScope,
     ) -> BoltResponse | None:
-        channel = channel_of(body, context)
+        channel = channel_of(payload, context)
         decision: Decision | None = None
         if target.action == OPEN:
             allowed = True
@@ -262,22 +281,22 @@ def check(client: AsyncWebClient, *, access: AccessControl, audit: AuditLog, rou
         scope.action = decision.action if decision else target.action if target.action != OPEN else target.label
         if allowed:
             context[ATTEMPT_KEY] = scope.attempt_id
-            context[ACTOR_KEY] = actor_of(body, context, channel)
+            context[ACTOR_KEY] = actor_of(payload, context, channel)
             context[DECISION_KEY] = decision
             await next_()  # the listener (handlers/middleware/early_ack.py) observes the ack and counts the request
             return response
         scope.action = scope.action or "unknown"
         scope.note("denied")
-        if body.get("type") == "event_callback" or (target.kind == "other" and not context.user_id):
+        if isinstance(payload, EventCallback) or (target.kind == "other" and not context.user_id):
             log.debug("ignored %s: no route handles it", target.label)
             return await _answered(ack(), scope)
-        actor = actor_of(body, context, channel)
+        actor = actor_of(payload, context, channel)
         text = denial_text(target, decision)
         log.info("denied %s to %s in %s: %s", target.label, actor.user_id, channel or "no channel",
                  decision.detail if decision else "no route")
-        follow_ups.spawn(_follow_up(audit, client, context, body, target, decision, actor, text, scope.attempt_id),
+        follow_ups.spawn(_follow_up(audit, client, context, payload, target, decision, actor, text, scope.attempt_id),
                          name=f"denial of {target.label}")
-        return await _answered(_deny(ack, target, body, text), scope)
+        return await _answered(_deny(ack, target, payload, text), scope)
 
     return authorize
 
@@ -290,7 +309,7 @@ async def _answered(acking: Awaitable[BoltResponse], scope: RequestScope) -> Bol
         scope.finish()
 
 
-def metric_labels(target: Target, body: Mapping[str, Any], routes: Routes) -> tuple[str, str]:
+def metric_labels(target: Target, payload: SlackPayload, routes: Routes) -> tuple[str, str]:
     """The request's ``kind`` (command, action, view, event) and ``name`` (the command, action_id or callback_id,
     when a route declares it; else ``other``, so that no payload can add label values)."""
     if target.kind == "command":
@@ -302,15 +321,14 @@ def metric_labels(target: Target, body: Mapping[str, Any], routes: Routes) -> tu
     if target.kind in ("view", "view_closed"):
         callback_id = target.arguments.get("callback_id")
         return "view", callback_id if isinstance(callback_id, str) and callback_id in routes.views else OTHER
-    return ("event" if body.get("type") == "event_callback" else "action"), OTHER
+    return ("event" if isinstance(payload, EventCallback) else "action"), OTHER
 
 
-async def _deny(ack: AsyncAck, target: Target, body: Mapping[str, Any], text: str) -> BoltResponse:
+async def _deny(ack: AsyncAck, target: Target, payload: SlackPayload, text: str) -> BoltResponse:
     if target.kind == "command":
         return await ack(text=text, response_type="ephemeral")
-    if target.kind == "view":
-        view = body.get("view") or {}
-        block_id = _first_input_block(view)
+    if target.kind == "view" and payload.view is not None:
+        block_id = _first_input_block(payload.view)
         if block_id is not None:
             return await ack(response_action="errors", errors={block_id: _plain(text)[:2000]})
         return await ack(response_action="update", view=_denied_view(text))
@@ -319,7 +337,7 @@ async def _deny(ack: AsyncAck, target: Target, body: Mapping[str, Any], text: st
     return await ack()
 
 
-async def _follow_up(audit: AuditLog, client: AsyncWebClient, context: AsyncBoltContext, body: Mapping[str, Any],
+async def _follow_up(audit: AuditLog, client: AsyncWebClient, context: AsyncBoltContext, payload: SlackPayload,
                      target: Target, decision: Decision | None, actor: Actor, text: str,
                      attempt_id: str | None) -> None:
     """After the ack: audit the denial first (so it is on record before the user hears of it), then tell a
@@ -337,7 +355,7 @@ async def _follow_up(audit: AuditLog, client: AsyncWebClient, context: AsyncBolt
             await context.respond(text=text, response_type="ephemeral", replace_original=False)
         elif actor.channel_id and actor.user_id:
             await client.chat_postEphemeral(channel=actor.channel_id, user=actor.user_id, text=text)
-        elif body.get("trigger_id") and body.get("view"):
-            await client.views_push(trigger_id=body["trigger_id"], view=_denied_view(text))
+        elif payload.trigger_id and payload.view is not None:
+            await client.views_push(trigger_id=payload.trigger_id, view=_denied_view(text))
     except Exception as error:  # the denial stands and is audited; only the notice failed
         log.warning("could not tell %s about a denial: %s", actor.user_id, type(error).__name__)

@@ -42,6 +42,8 @@ from bot.services import Services
 from handlers.middleware.authorize import ATTEMPT_KEY, OPEN, Routes, actor_of, channel_of, resolve
 from handlers.middleware.chain import Chain, Next, Step
 from handlers.middleware.early_ack import GATE_KEY, Stop
+from handlers.middleware.edge import admitted
+from handlers.middleware.payloads import parse
 
 log = logging.getLogger("commops.replay")
 
@@ -78,15 +80,17 @@ def guard(services: Services, routes: Routes) -> Step:
         body, context = req.body, req.context
         ack = context.ack
         kind = kind_of(body)
+        # Socket Mode envelopes carry no signature (the socket itself is authenticated): nothing to remember.
         signature, timestamp = _header(req.headers, SIGNATURE), _header(req.headers, TIMESTAMP)
-        if kind is None or req.mode == "socket_mode" or not signature or not timestamp:
+        if kind is None or not signature or not timestamp:
             await next_()
             return response
+        payload = admitted(context) or parse(body)  # the edge admitted it; parsed here only without the edge
         digest, attempt_id = fingerprint(timestamp, signature), new_attempt_id()
 
         async def refused(earlier: Sighting) -> None:
-            target = resolve(body, routes)
-            actor = actor_of(body, context, channel_of(body, context))
+            target = resolve(payload, routes)
+            actor = actor_of(payload, context, channel_of(payload, context))
             log.warning("refused a replay of %s as %s: first received %s (attempt %s)", target.label,
                         actor.user_id or "nobody", earlier.seen_at.isoformat(timespec="seconds"), earlier.attempt_id)
             await audit.record(

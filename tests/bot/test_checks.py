@@ -23,7 +23,7 @@ async def comm_line(tmp_path: Path, **values: object) -> str:
 
 async def test_check_reaches_comm(sandbox: Sandbox, tmp_path: Path) -> None:
     line = await comm_line(tmp_path, comm_api_url=sandbox.comm_url, comm_api_token=DEMO.comm_token)
-    assert line == f"✓  Comm: {sandbox.comm_url} answered; the token's team has 8 SMS campaigns"
+    assert line == f"✓  Comm: {sandbox.comm_url} answered; the token's team has 14 SMS campaigns"
 
 
 async def test_check_names_a_refused_token(sandbox: Sandbox, tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from tests.conftest import Sandbox
 ROOT = Path(__file__).resolve().parents[2]
 CLEAN = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "CAPILLARY_BASE_URL", "CAPILLARY_USERNAME",
          "CAPILLARY_PASSWORD", "CAPILLARY_OAUTH_KEY", "CAPILLARY_OAUTH_SECRET", "COMM_API_TOKEN", "ACCESS_POLICY",
-         "ALERT_CHANNEL", "DATABASE_URL", "DB_AUTO_UPGRADE")
+         "ALERT_CHANNEL", "DATABASE_URL", "DB_AUTO_UPGRADE", "RETENTION_DAYS")
 
 
 def environment(**values: str) -> dict[str, str]:
@@ -97,6 +97,8 @@ async def test_run_serves_http_and_stops_cleanly_on_sigterm(sandbox: Sandbox, tm
         _, err = await asyncio.wait_for(process.communicate(), timeout=15)
         assert process.returncode == 0
         assert b"Traceback" not in err
+        # Pruning runs whether alerts are on or not.
+        assert b"alerts are off" in err and b"retention: pruning every 3600 s, keeping 30 days" in err
     finally:
         if process.returncode is None:
             process.kill()

@@ -10,7 +10,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: pytest.TempPathFactory
     monkeypatch.chdir(tmp_path)  # no stray .env
     for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "CAPILLARY_BASE_URL",
                  "ALERT_INTERVAL_SECONDS", "ALERT_STATUSES", "CAPILLARY_TIMEZONE", "LOG_LEVEL", "LOG_FORMAT",
-                 "HEALTH_PORT", "DB_AUTO_UPGRADE"):
+                 "HEALTH_PORT", "DB_AUTO_UPGRADE", "RETENTION_DAYS"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -27,6 +27,7 @@ def test_defaults_match_the_contract() -> None:
     assert settings.log_format == "text"
     assert settings.alert_channel is None
     assert settings.db_auto_upgrade is True
+    assert settings.retention_days == 30
 
 
 @pytest.mark.parametrize(
@@ -41,6 +42,10 @@ def test_defaults_match_the_contract() -> None:
         ("HEALTH_PORT", "70000", "HEALTH_PORT is malformed"),
         ("CAPILLARY_BASE_URL", "eu.api", "http(s) URL"),
         ("DB_AUTO_UPGRADE", "maybe", "DB_AUTO_UPGRADE is malformed: Input should be a valid boolean"),
+        ("RETENTION_DAYS", "0", "RETENTION_DAYS is malformed: Input should be greater than or equal to 1, got '0'"),
+        ("RETENTION_DAYS", "-5", "greater than or equal to 1"),
+        ("RETENTION_DAYS", "30.5", "RETENTION_DAYS is malformed: Input should be a valid integer"),
+        ("RETENTION_DAYS", "a month", "RETENTION_DAYS is malformed"),
     ],
 )
 def test_a_malformed_setting_is_one_line_naming_it(

@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from slack_bolt.async_app import AsyncApp
 
-from bot.app import build_app, close_app
+from bot.app import build_app, close_app, start_schedule
 from bot.devtools import slack_payloads as payloads
 from bot.devtools.local_server import free_port
 from bot.devtools.sandbox import DEMO
 from bot.devtools.slack_emulator import Call, SlackEmulator
-from bot.services import Services, build_services
-from bot.serving import serve_http
+from bot.schedule.runner import ScheduleRunner
+from bot.services import Services, build_services, utc_now
+from bot.serving import Limits, serve_http
 from bot.settings import Settings
+from handlers.middleware.edge import edge_of
 from tests.conftest import Sandbox
 
 SIGNING_SECRET = "e2e-signing-secret-0123456789abcdef"
@@ -42,6 +46,8 @@ class Bot:
     sandbox: Sandbox
     services: Services
     http: httpx.AsyncClient
+    app: AsyncApp
+    runner: ScheduleRunner | None = None  # the scheduled-actions runner, when the test started it
 
     async def post(self, body: str, *, headers: dict[str, str] | None = None) -> httpx.Response:
         return await self.http.post(f"{self.url}/slack/events", content=body,
@@ -106,15 +112,26 @@ def bot_settings(sandbox: Sandbox, slack: SlackEmulator, tmp_path: Path, **extra
 
 
 @contextlib.asynccontextmanager
-async def running_bot(sandbox: Sandbox, tmp_path: Path, **extra: Any) -> AsyncIterator[Bot]:
-    """A bot with settings ``extra`` on top of :func:`bot_settings` (e.g. ``access_policy=None``)."""
-    slack = SlackEmulator()
-    async with slack.serve():
-        services = await build_services(bot_settings(sandbox, slack, tmp_path, **extra))
+async def running_bot(sandbox: Sandbox, tmp_path: Path, *, limits: Limits | None = None,
+                      slack: SlackEmulator | None = None, clock: Callable[[], datetime] = utc_now,
+                      schedule: bool = False, **extra: Any) -> AsyncIterator[Bot]:
+    """A bot with settings ``extra`` on top of :func:`bot_settings` (e.g. ``access_policy=None``), and the HTTP
+    server's ``limits`` when given. Replicas share one ``slack`` (one workspace), else each gets its own.
+    ``clock`` is the bot's; ``schedule`` starts the runner of scheduled actions as ``commops run`` does."""
+    async with contextlib.AsyncExitStack() as stack:
+        if slack is None:
+            slack = SlackEmulator()
+            await stack.enter_async_context(slack.serve())
+        services = await build_services(bot_settings(sandbox, slack, tmp_path, **extra), clock=clock)
         app = build_app(services)
-        async with serve_http(app, services, host="127.0.0.1", port=free_port()) as url, \
+        runner = start_schedule(services, app.client) if schedule else None
+        async with serve_http(app, services, host="127.0.0.1", port=free_port(), limits=limits) as url, \
                 httpx.AsyncClient(timeout=10) as http:
-            yield Bot(url, slack, sandbox, services, http)
+            edge = edge_of(app)
+            assert edge is not None and await edge.identity.get() is not None  # learnt at start, as in production
+            yield Bot(url, slack, sandbox, services, http, app, runner)
+        if runner is not None:
+            await runner.stop()
         await close_app(app)
         await services.aclose()
 
@@ -127,3 +144,12 @@ async def bot(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[Bot]:
 
 def stale_headers(body: str) -> dict[str, str]:
     return payloads.sign(body, SIGNING_SECRET, timestamp=int(time.time()) - 6 * 60)
+
+
+@pytest.fixture
+async def cbot(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[Bot]:
+    """A bot that also reaches Comm, with the campaign tests' policy (tests/e2e/campaign_support.py)."""
+    from tests.e2e.campaign_support import campaign_bot  # it builds on this module: imported when used
+
+    async with campaign_bot(sandbox, tmp_path) as running:
+        yield running

@@ -237,8 +237,8 @@ async def test_two_schedulers_on_one_database_post_one_digest(bot: Bot, tmp_path
     def recording(job: AlertJob) -> AlertJob:
         run = job.run_once
 
-        async def run_once() -> CycleReport:
-            reports.append(await run())
+        async def run_once(*, takeover: bool = False) -> CycleReport:
+            reports.append(await run(takeover=takeover))
             return reports[-1]
 
         job.run_once = run_once  # type: ignore[method-assign]

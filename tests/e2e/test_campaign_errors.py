@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -27,10 +26,6 @@ from tests.e2e.conftest import Bot
 WINBACK = IDS["Winback March"]
 
 
-@pytest.fixture
-async def cbot(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[Bot]:
-    async with campaign_bot(sandbox, tmp_path) as running:
-        yield running
 
 
 async def test_not_configured_names_the_setting(bot: Bot) -> None:

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.conftest import Sandbox
 from tests.e2e.campaign_support import (
     ALICE,
     BOB,
@@ -17,7 +12,6 @@ from tests.e2e.campaign_support import (
     SENDS,
     ask,
     buttons,
-    campaign_bot,
     click,
     last_ephemeral,
     last_in_channel,
@@ -30,10 +24,6 @@ from tests.e2e.conftest import Bot
 WINBACK, DIGEST = IDS["Winback March"], IDS["Weekly Digest"]
 
 
-@pytest.fixture
-async def cbot(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[Bot]:
-    async with campaign_bot(sandbox, tmp_path) as running:
-        yield running
 
 
 def with_flags(campaign: dict[str, Any], value: bool, *paths: tuple[str, ...]) -> dict[str, Any]:

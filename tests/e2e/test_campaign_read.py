@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
-from tests.conftest import Sandbox
 from tests.e2e.campaign_support import (
     BOB,
     IDS,
     ask,
     buttons,
-    campaign_bot,
     click,
     last_ephemeral,
     puts,
     shown,
 )
 from tests.e2e.conftest import Bot
-
-
-@pytest.fixture
-async def cbot(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[Bot]:
-    async with campaign_bot(sandbox, tmp_path) as running:
-        yield running
 
 
 @pytest.mark.parametrize(("text", "says"), [
@@ -62,13 +51,13 @@ async def test_status_of_a_paused_and_of_a_manual_campaign(cbot: Bot) -> None:
 
 async def test_list_shows_the_teams_campaigns_with_their_buttons(cbot: Bot) -> None:
     text = shown(await ask(cbot, "list"))
-    assert "8 SMS campaigns" in text and "Partner Launch" not in text
+    assert "14 SMS campaigns" in text and "Partner Launch" not in text
     listed = buttons(last_ephemeral(cbot))
-    assert listed.count(("campaign.pause", "Pause", True)) == 3
-    assert listed.count(("campaign.resume", "Resume", True)) == 2
-    assert listed.count(("campaign.status", "Details", False)) == 3
+    assert listed.count(("campaign.pause", "Pause", True)) == 7
+    assert listed.count(("campaign.resume", "Resume", True)) == 3
+    assert listed.count(("campaign.status", "Details", False)) == 4
     paused = shown(await ask(cbot, "list paused"))
-    assert "2 of 8 SMS campaigns" in paused and "Cart Abandonment Nudge" in paused and "Winback" not in paused
+    assert "3 of 14 SMS campaigns" in paused and "Cart Abandonment Nudge" in paused and "Winback" not in paused
 
 
 async def test_a_long_list_is_paged_within_slacks_block_limit(cbot: Bot) -> None:
@@ -119,7 +108,7 @@ async def test_an_unknown_name_says_so(cbot: Bot) -> None:
 async def test_bad_arguments_to_a_known_sub_command_are_audited(cbot: Bot) -> None:
     await cbot.command("/campaign", "stop Weekly")
     await cbot.command("/campaign", "frob")
-    await cbot.settle()  # the row is written after the ack
+    await cbot.settle()  # the audit row is written after the ack
     rows = await cbot.services.audit.query()
     assert [(r.action, r.outcome) for r in rows] == [("campaign.stop", "invalid")]
     assert rows[0].error is not None and "Say which send to stop" in rows[0].error

@@ -37,5 +37,17 @@ async def test_status_and_list_in_the_shell(tmp_path: Path) -> None:
     out = await run(['/campaign status "Weekly Digest"', "/campaign list paused"], tmp_path)
     assert "PROGRESS: step 12 · 2,400 of 12,000 sent (20%)" in out
     assert "PLANNER: Mon, Wed, Fri 09:00–18:00" in out and "[1] Pause" in out
-    assert "2 OF 8 SMS CAMPAIGNS matching “paused”" in out
-    assert "CART ABANDONMENT NUDGE" in out and "[2] Resume" in out and "[3] Resume" in out
+    assert "3 OF 14 SMS CAMPAIGNS matching “paused”" in out
+    assert "CART ABANDONMENT NUDGE" in out and "[2] Resume" in out and "[3] Resume" in out and "[4] Resume" in out
+
+
+async def test_schedule_list_status_and_cancel_in_the_shell(tmp_path: Path) -> None:
+    out = await run(["/campaign pause winback march for 2h", "1", "y", "/campaign scheduled",
+                     "/campaign status winback march", "4", "y", "/campaign scheduled"], tmp_path)
+    assert "RESUME IT BY ITSELF 2 h after you confirm" in out and "[1] Pause, resume later" in out
+    assert re.search(r"⏸ @\S+ paused WINBACK MARCH", out)
+    assert "⏰ It resumes by itself" in out and "[2] Resume   [3] Cancel" in out
+    assert "1 SCHEDULED · soonest first" in out and "[4] Cancel" in out
+    assert "SCHEDULED: ⏰ resumes by itself" in out
+    assert re.search(r"🔕 @\S+ cancelled: Winback March resumes by itself", out)
+    assert "Nothing is scheduled" in out

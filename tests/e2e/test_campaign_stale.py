@@ -4,14 +4,11 @@ the clicker sees what changed, who changed it last, and decides again with a fre
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.devtools import slack_payloads as payloads
-from tests.conftest import Sandbox
 from tests.e2e.campaign_support import (
     ALICE,
     CAROL,
@@ -19,7 +16,6 @@ from tests.e2e.campaign_support import (
     IDS,
     ask,
     buttons,
-    campaign_bot,
     click,
     last_ephemeral,
     last_in_channel,
@@ -32,10 +28,6 @@ from tests.e2e.conftest import SIGNING_SECRET, Bot
 WINBACK, CART = IDS["Winback March"], IDS["Cart Abandonment Nudge"]
 
 
-@pytest.fixture
-async def cbot(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[Bot]:
-    async with campaign_bot(sandbox, tmp_path) as running:
-        yield running
 
 
 def active(bot: Bot, campaign_id: str) -> bool:

@@ -3,19 +3,13 @@ forge a link; the bot's own mentions and dates stay live, and usage texts keep t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.conftest import Sandbox
 from tests.e2e.campaign_support import (
     ALICE,
     IDS,
     SENDS,
     ask,
-    campaign_bot,
     click,
     last_ephemeral,
     last_in_channel,
@@ -28,10 +22,6 @@ WINBACK, DIGEST = IDS["Winback March"], IDS["Weekly Digest"]
 NAMED = (ALICE[0], "<!channel> & <@U123>")  # Slack user names are the person's to choose
 
 
-@pytest.fixture
-async def cbot(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[Bot]:
-    async with campaign_bot(sandbox, tmp_path) as running:
-        yield running
 
 
 def confirm_of(message: dict[str, Any]) -> dict[str, Any]:

@@ -75,7 +75,9 @@ async def test_outcomes_and_names_stay_within_known_values(bot: Bot) -> None:
                                                                                     "text": "?"}}]}]}
     action = payloads.button_action(message["blocks"], text="?")
     await bot.post(payloads.block_actions(action, user_id=ALICE[0], user_name=ALICE[1], channel_id=CHANNEL,
-                                          message=message, trigger_id=bot.slack.new_trigger_id()))
+                                          message=message, trigger_id=bot.slack.new_trigger_id(),
+                                          response_url=bot.slack.new_response_url(channel_id=CHANNEL,
+                                                                                  user_id=ALICE[0])))
     await bot.settle()
     after = await scrape(bot)
 

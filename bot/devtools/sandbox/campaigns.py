@@ -11,7 +11,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 CAMPAIGN_STATUSES = ("draft", "pending", "in_progress", "sent", "failed", "cancelled")
-SEND_TYPES = ("manual", "multistep", "planned")
 FINISHED_SEND_STATUSES = frozenset({"stopped", "sent", "failed", "cancelled"})
 
 Campaign = dict[str, Any]

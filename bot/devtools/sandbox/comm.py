@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bot.devtools.sandbox import envelopes
-from bot.devtools.sandbox.campaigns import CAMPAIGN_STATUSES, FINISHED_SEND_STATUSES, SEND_TYPES, Campaign
+from bot.devtools.sandbox.campaigns import CAMPAIGN_STATUSES, FINISHED_SEND_STATUSES, Campaign
 from bot.devtools.sandbox.credentials import COMM_TEAMS
 from bot.devtools.sandbox.envelopes import VendorError
 from bot.devtools.sandbox.routing import read_json, sandbox_of
@@ -51,7 +51,8 @@ def _name_errors(body: dict[str, Any]) -> list[str]:
 
 
 def validate_campaign(body: Any, campaign_id: str) -> dict[str, list[str]]:
-    """The whole object is required: id, name, meta (with send_type) and status."""
+    """The whole object is required: id, name, meta (with send_type) and status. Everything else is stored as
+    given: fields the docs never list, nulls, and ``days_of_week`` as a string or a list."""
     if not isinstance(body, dict):
         body = {}
     errors: dict[str, list[str]] = {}
@@ -68,8 +69,9 @@ def validate_campaign(body: Any, campaign_id: str) -> dict[str, list[str]]:
         errors["meta"] = ["The meta field must be an array."]
     elif meta.get("send_type") is None:
         errors["meta.send_type"] = ["The meta.send_type field is required."]
-    elif meta["send_type"] not in SEND_TYPES:
-        errors["meta.send_type"] = ["The selected meta.send_type is invalid."]
+    elif not isinstance(meta["send_type"], str) or not meta["send_type"].strip():
+        # The docs never list the values (API_NOTES §2: manual, multistep, planner and more): any text is taken.
+        errors["meta.send_type"] = ["The meta.send_type field must be a string."]
     if body.get("status") is None:
         errors["status"] = ["The status field is required."]
     elif body["status"] not in CAMPAIGN_STATUSES:

@@ -13,6 +13,8 @@ from typing import Any
 from bot.devtools.sandbox.campaigns import CampaignStore
 from bot.devtools.sandbox.clock import comm_timestamp
 from bot.devtools.sandbox.credentials import ADMIN_USER, DEMO
+from bot.devtools.sandbox.drift import NAMES as DRIFTED
+from bot.devtools.sandbox.drift import drifted_campaigns
 from bot.devtools.sandbox.loyalty import Communication, LoyaltyStore, Target, TargetGroup
 from bot.devtools.sandbox.messages import Customer, Message, MessageStore
 
@@ -56,7 +58,9 @@ class SeedFacts:
                                   "mobile:919845000004", "email:emeka.obi@example.com", "external_id:CUST-0006")
     gold_group_id: int = 2750  # targets 2996 (START SMS + REMINDER EMAIL), 2997 (none), 2998 (FINISH SMS)
     festive_group_id: int = 2163  # targets 2317 (START SMS + CHANGE MOBILE PUSH), 2318 (none)
-    campaign_ids: dict[str, str] = field(default_factory=lambda: {row[0]: campaign_uuid(row[0]) for row in _CAMPAIGNS})
+    # The tidy campaigns, then the ones in the shapes Comm's docs drift between (drift.py)
+    campaign_ids: dict[str, str] = field(default_factory=lambda: {
+        name: campaign_uuid(name) for name in [*(row[0] for row in _CAMPAIGNS), *DRIFTED]})
     send_ids: dict[str, list[str]] = field(default_factory=lambda: {
         row[0]: [send_uuid(row[0], n) for n in range(len(row[6]))] for row in _CAMPAIGNS})
     synthetic_mobile_example: str = "919900000010"  # any 9199 + 8 digits is a synthetic customer
@@ -188,3 +192,5 @@ def seed_campaigns(store: CampaignStore, anchor: datetime) -> None:
         for number, send_status in enumerate(sends):
             created = comm_timestamp(anchor - timedelta(hours=6 * (len(sends) - number)))
             store.add_send(campaign["id"], send_uuid(name, number), send_status, created)
+    for raw in drifted_campaigns(anchor, campaign_uuid):
+        store.add("demo", raw)

@@ -22,7 +22,8 @@ _ITALIC = re.compile(r"(?<![\w_])_([^_\n]+)_(?![\w_])")
 _EMOJI = {
     ":white_check_mark:": "✔", ":x:": "✘", ":warning:": "⚠", ":repeat:": "↻", ":grey_question:": "?",
     ":boom:": "✘", ":hourglass_flowing_sand:": "…", ":no_entry:": "⛔", ":pause_button:": "⏸",
-    ":arrow_forward:": "▶", ":bell:": "🔔", ":lock:": "🔒",
+    ":arrow_forward:": "▶", ":bell:": "🔔", ":lock:": "🔒", ":alarm_clock:": "⏰", ":no_bell:": "🔕",
+    ":information_source:": "ℹ", ":arrows_counterclockwise:": "↻",
 }
 
 

@@ -217,7 +217,7 @@ def _sandbox_settings(settings: Settings, url: str) -> Settings:
 
 async def run_shell(settings: Settings, known_secrets: list[str], *, stdin: IO[str] | None = None,
                     stdout: IO[str] | None = None) -> None:
-    from bot.app import build_app, close_app, dispatch, start_alerts
+    from bot.app import build_app, close_app, dispatch, start_alerts, start_schedule
     from bot.devtools.sandbox import build_sandbox_app
     from bot.services import build_services
 
@@ -234,6 +234,9 @@ async def run_shell(settings: Settings, known_secrets: list[str], *, stdin: IO[s
             term.say(f"No Capillary or Comm settings: using the built-in sandbox at {url} (demo data).")
         emulator = SlackEmulator()
         await stack.enter_async_context(emulator.serve())
+        user_name = _local_user()
+        # users.info answers with this machine's time zone: /campaign reads "until 09:00" in it.
+        emulator.add_user(SHELL_USER, user_name, tz=local_zone())
         signing_secret = secrets.token_hex(16)
         settings = settings.model_copy(update={
             "slack_api_url": emulator.api_url, "slack_bot_token": _secret(f"xoxb-shell-{secrets.token_hex(8)}"),
@@ -248,7 +251,6 @@ async def run_shell(settings: Settings, known_secrets: list[str], *, stdin: IO[s
             response = await dispatch(app, body, payloads.sign(body, signing_secret))
             return response.status, response.body
 
-        user_name = _local_user()
         channels = [SHELL_CHANNEL] + ([settings.alert_channel] if settings.alert_channel else [])
         shell = Shell(emulator, send, term, user_name, channels, services.background)
         # Digests are drawn the moment they are posted, not only after the next command. Against real vendors the
@@ -259,6 +261,11 @@ async def run_shell(settings: Settings, known_secrets: list[str], *, stdin: IO[s
                 stack.push_async_callback(alert_scheduler.stop)
         else:
             term.say("Alerts are not run in the shell against real vendors: they stay with the running bot.")
+        # Scheduled pauses and resumes run here too (their outcomes are drawn as they are posted); against real
+        # vendors they share the database with the running bot, whose runner would run them just the same.
+        schedule_runner = start_schedule(services, app.client, on_reported=shell.render_changes)
+        if schedule_runner is not None:
+            stack.push_async_callback(schedule_runner.stop)
         term.say(f"commops shell: you are @{user_name} in #shell.")
         term.say(access_notice(settings))
         await shell.repl()
@@ -278,6 +285,26 @@ def _secret(value: str) -> Any:
     from pydantic import SecretStr
 
     return SecretStr(value)
+
+
+def local_zone() -> str:
+    """This machine's IANA time zone (TZ, else /etc/localtime's target), or UTC when it cannot be told."""
+    import os
+    from pathlib import Path
+    from zoneinfo import ZoneInfo
+
+    named = os.environ.get("TZ", "").lstrip(":")
+    if not (named and "/" in named):
+        try:
+            target = str(Path("/etc/localtime").resolve())
+        except OSError:
+            target = ""
+        named = target.split("zoneinfo/", 1)[1] if "zoneinfo/" in target else "UTC"
+    try:
+        ZoneInfo(named)
+    except (KeyError, ValueError, OSError):  # ZoneInfoNotFoundError is a KeyError; a malformed name a ValueError
+        return "UTC"
+    return named
 
 
 def _local_user() -> str:

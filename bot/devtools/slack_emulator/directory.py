@@ -10,7 +10,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.devtools.slack_emulator.common import BOT_ID, BOT_NAME, BOT_USER_ID, JSON, EmulatorBase, Failure
-from bot.devtools.slack_payloads import TEAM_DOMAIN, TEAM_ID
+from bot.devtools.slack_payloads import API_APP_ID, TEAM_DOMAIN, TEAM_ID
 
 
 def _tz_details(tz: str) -> tuple[str, int]:
@@ -152,6 +152,7 @@ class Directory(EmulatorBase):
             "team_id": TEAM_ID,
             "user_id": BOT_USER_ID,
             "bot_id": BOT_ID,
+            "app_id": API_APP_ID,
             "is_enterprise_install": False,
         }
 

@@ -6,7 +6,6 @@ import copy
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
 
 from bot.campaigns.plan import (
     MULTISTEP_FLAG,
@@ -20,7 +19,7 @@ from bot.campaigns.plan import (
     not_pausable_reason,
     plan,
 )
-from bot.vendors.comm.models import Campaign
+from bot.vendors.comm.models import Campaign, SendKind
 
 ID = "b12d04e8-7e6f-5b9d-b8de-3cf6dd0d3a16"
 
@@ -126,7 +125,63 @@ def test_differences_ignore_live_progress_and_name_what_else_moved() -> None:
 
 
 def test_a_flag_of_the_wrong_type_is_refused_not_guessed() -> None:
-    with pytest.raises(ValidationError):
-        campaign("multistep", multistep={**steps(True), "is_active": "sometimes"})
-    with pytest.raises(ValidationError):
-        Campaign.from_raw({"name": "no id"})
+    item = campaign("multistep", multistep={**steps(True), "is_active": "sometimes"})
+    assert item.problems == ('`meta.multistep_data.is_active` is a text ("sometimes"), not true or false',)
+    assert activity(item) is Activity.NOT_PAUSABLE
+    assert not plan(item, Op.PAUSE).pausable and not plan(item, Op.RESUME).pausable
+    assert "will not guess" in not_pausable_reason(item)
+    nameless = Campaign.from_raw({"name": "no id"})
+    assert not nameless.fully_read and "no `id`" in nameless.problems[0]
+    assert "has no id" in not_pausable_reason(nameless)
+
+
+@pytest.mark.parametrize("send_type", ["planner", "planned", "plan", "Planner", "PLANNED", "campaign_planner"])
+def test_every_spelling_of_the_planner_kind_flips_the_planner_flags(send_type: str) -> None:
+    item = campaign(send_type, multistep=steps(True), planner=planner(True, True))
+    assert item.kind is SendKind.PLANNER and item.send_type == send_type
+    assert changes_of(item, Op.PAUSE) == [(PLANNER_FLAG, True, False), (NESTED_FLAG, True, False)]
+    assert not plan(item, Op.PAUSE).unknown_type
+
+
+def test_an_unknown_send_type_offers_exactly_the_flags_it_has() -> None:
+    item = campaign("drip", multistep=steps(True), planner=planner(False, True))
+    assert item.kind is SendKind.UNKNOWN and item.send_type == "drip"
+    planned = plan(item, Op.PAUSE)
+    assert planned.pausable and planned.unknown_type
+    assert changes_of(item, Op.PAUSE) == [(MULTISTEP_FLAG, True, False), (NESTED_FLAG, True, False)]
+    assert changes_of(item, Op.RESUME) == [(PLANNER_FLAG, False, True)]
+    only_steps = campaign("Drip", multistep=steps(False))
+    assert changes_of(only_steps, Op.RESUME) == [(MULTISTEP_FLAG, False, True)]
+
+
+@pytest.mark.parametrize("days", ["Mon", ["Mon"], "Mon, Wed", ["Mon", "Wed"]])
+def test_days_of_week_as_a_string_or_a_list(days: Any) -> None:
+    raw_planner = {**planner(True, True), "days_of_week": days}
+    item = campaign("planner", planner=raw_planner)
+    assert item.fully_read
+    assert item.view.meta.planner_data is not None
+    assert item.view.meta.planner_data.days_of_week == (("Mon",) if days in ("Mon", ["Mon"]) else ("Mon", "Wed"))
+    body = applied(item, plan(item, Op.PAUSE).changes)
+    assert body["meta"]["planner_data"]["days_of_week"] == days  # sent back exactly as it came
+
+
+def test_extra_fields_nulls_and_missing_fields_are_kept_and_read_around() -> None:
+    item = Campaign.from_raw({"id": ID, "name": "Odd one", "team": {"id": 7}, "meta": {
+        "send_type": "multistep", "multistep_data": {"is_active": None, "step_size": "200", "new_knob": [1]},
+        "planner_data": None, "multistep_status": {"total_sent": "lots"}}})
+    assert item.status == "unknown" and item.view.meta.multistep_data is not None
+    assert item.view.meta.multistep_data.step_size == 200
+    assert item.problems == ('`meta.multistep_status.total_sent` is a text ("lots"), not a whole number',)
+    assert activity(item) is Activity.ACTIVE  # a null flag is Comm's default: active
+    body = applied(item, plan(item, Op.PAUSE).changes)
+    expected = copy.deepcopy(item.raw)
+    expected["meta"]["multistep_data"]["is_active"] = False
+    assert body == expected
+
+
+@pytest.mark.parametrize("data", [None, "a campaign", 7, ["x"]])
+def test_an_entry_that_is_not_an_object_is_kept_with_a_note(data: Any) -> None:
+    item = Campaign.from_raw(data)
+    assert item.id == "" and item.raw == data and not item.fully_read
+    assert "not a campaign object" in item.problems[0]
+    assert not plan(item, Op.PAUSE).pausable

@@ -175,7 +175,8 @@ async def test_reads_and_stops_are_audited(harness: Harness) -> None:
     with pytest.raises(NoSuchCampaign):
         await harness.service.status("nothing like it", ALICE)
     listing = await harness.service.list_campaigns("paused", ALICE)
-    assert [c.name for c in listing.campaigns] == ["Cart Abandonment Nudge", "Holiday Greetings 2024"]
+    assert [c.name for c in listing.campaigns] == ["Cart Abandonment Nudge", "Holiday Greetings 2024",
+                                                   "Payday Reminder"]
     stopped = await harness.service.stop(DIGEST, SEED.send_ids["Weekly Digest"][1], ALICE)
     assert stopped.stopped and stopped.result is not None and stopped.result.status == "stopped"
     foreign = await harness.service.stop(SEED.campaign_ids["Partner Launch"], SEED.send_ids["Partner Launch"][0],

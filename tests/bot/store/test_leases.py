@@ -1,6 +1,8 @@
-"""Leases in the store (bot/store/leases.py) and the alert job's hand-off between replicas, on one database opened by
-two stores (two replicas), with injected clocks: nothing sleeps. Each store-backed test runs on SQLite and on
-PostgreSQL (the ``database_url`` fixture of tests/conftest.py).
+"""Leases in the store (bot/store/leases.py), their heartbeat, and the alert job's hand-off between replicas, on one
+database opened by two stores (two replicas), with injected clocks: nothing waits for a lease to expire (a heartbeat
+beats every millisecond where a test needs it to). Each store-backed test runs on SQLite and on PostgreSQL (the
+``database_url`` fixture of tests/conftest.py). The scheduler's takeover, in real time, is in
+tests/bot/alerts/test_takeover.py.
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ import pytest
 from sqlalchemy import text
 
 from bot.alerts.domain import Candidate, Digest
-from bot.alerts.job import LEASE_LOST, AlertJob, CycleReport, lease_ttl
+from bot.alerts.job import LEASE_LOST, LEASE_TTL, AlertJob, CycleReport
 from bot.alerts.watchlist import Customer
 from bot.store.engine import Store
-from bot.store.leases import Lease, holder_id
+from bot.store.leases import Heartbeat, Lease, holder_id
 from bot.store.schema import upgrade
 from bot.vendors.capillary import CapillaryClient
 from bot.vendors.capillary.models import ChannelMessage
@@ -110,9 +112,98 @@ async def test_leases_of_different_names_are_independent(stores: tuple[Store, St
     assert await a.acquire() and await b.acquire()
 
 
+async def test_take_over_takes_only_a_lease_left_to_expire(stores: tuple[Store, Store], clock: Clock) -> None:
+    a, b = leases(stores, clock)
+    assert not await b.take_over()  # no one ever held it: nothing to take over
+    assert await a.acquire()
+    assert not await b.take_over()  # held
+    await a.release()
+    assert not await b.take_over()  # released: its holder finished
+    assert await a.acquire()
+    clock.advance(TTL)
+    assert await b.take_over() and await b.held()  # a let it expire: it died or stalled
+    assert not await a.renew() and not await a.take_over()
+
+
+async def test_expire_gives_the_lease_up_for_a_takeover(stores: tuple[Store, Store], clock: Clock) -> None:
+    a, b = leases(stores, clock)
+    assert await a.acquire()
+    await b.expire()  # not b's: nothing happens
+    assert await a.held()
+    await a.expire()  # a stops midway: its work is unfinished
+    assert not await a.held() and await b.take_over()
+
+
+async def test_expiry_says_until_when_whoever_holds_it(stores: tuple[Store, Store], clock: Clock) -> None:
+    a, b = leases(stores, clock)
+    assert await b.expiry() is None
+    assert await a.acquire()
+    assert await b.expiry() == T0 + TTL
+    clock.advance(timedelta(seconds=10))
+    assert await a.renew() and await b.expiry() == T0 + TTL + timedelta(seconds=10)
+    await a.release()
+    assert await b.expiry() is None
+
+
 def test_holder_ids_differ_and_fit() -> None:
+    """Unique per call, so per process start: a restarted bot never passes for its previous incarnation."""
     assert holder_id() != holder_id() and len(holder_id()) <= 64
-    assert lease_ttl(300) == timedelta(seconds=600) and lease_ttl(10) == timedelta(seconds=120)
+    job = AlertJob(capillary=cast(CapillaryClient, None), store=cast(Store, None), poster=FakePoster(),
+                   channel="C0ALERTS1", watchlist=(), statuses=("FAILED",), zone=UTC, lookback=timedelta(hours=1))
+    assert job.lease.ttl == LEASE_TTL == timedelta(seconds=30) and job.heartbeat_every == 10
+
+
+# The heartbeat ---------------------------------------------------------------------------------------------------
+
+
+async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    for _ in range(int(timeout / 0.001)):
+        if condition():
+            return
+        await asyncio.sleep(0.001)
+    raise AssertionError("the condition did not come true in time")
+
+
+async def test_a_heartbeat_keeps_the_lease_while_the_work_lasts(stores: tuple[Store, Store], clock: Clock) -> None:
+    a, b = leases(stores, clock)
+    assert await a.acquire()
+    async with Heartbeat(a, every=0.001) as heartbeat:
+        for _ in range(3):  # three lease times go by, each renewed before it ended
+            clock.advance(TTL - timedelta(seconds=1))
+            await until(lambda beats=heartbeat.beats: heartbeat.beats > beats + 1)  # one began after the clock moved
+            assert not await b.acquire() and not await b.take_over()
+    assert heartbeat.held
+    beats = heartbeat.beats
+    await asyncio.sleep(0.01)
+    assert heartbeat.beats == beats  # it stopped with the work
+    clock.advance(TTL)
+    assert await b.take_over()  # and the lease ran out: had a crashed, b would have taken over after one TTL
+
+
+async def test_a_heartbeat_notices_a_takeover_and_stops(stores: tuple[Store, Store], clock: Clock) -> None:
+    a, b = leases(stores, clock)
+    assert await a.acquire()
+    clock.advance(TTL)  # a stalled (its event loop blocked: no beat) past its lease, and b took over
+    assert await b.acquire()
+    async with Heartbeat(a, every=0.001) as heartbeat:
+        await until(lambda: not heartbeat.held)
+    assert heartbeat.beats == 0 and await b.held()
+
+
+async def test_a_heartbeat_tries_again_after_a_failed_renewal(stores: tuple[Store, Store], clock: Clock) -> None:
+    a, _ = leases(stores, clock)
+    assert await a.acquire()
+    real, failures = a.renew, [OSError("the database did not answer")]
+
+    async def flaky() -> bool:
+        if failures:
+            raise failures.pop()
+        return await real()
+
+    a.renew = flaky  # type: ignore[method-assign]
+    async with Heartbeat(a, every=0.001) as heartbeat:
+        await until(lambda: heartbeat.beats > 0)
+    assert heartbeat.held and not failures
 
 
 # The alert job's hand-off -----------------------------------------------------------------------------------------
@@ -132,10 +223,12 @@ class SlowCapillary:
 
 
 def job(store: Store, clock: Clock, poster: FakePoster, holder: str, capillary: object = None,
-        watchlist: tuple[Customer, ...] = ()) -> AlertJob:
+        watchlist: tuple[Customer, ...] = (), heartbeat: float | None = None) -> AlertJob:
+    """By default its heartbeat beats every 40 s of real time, so never in a test: as if its event loop were blocked
+    whenever the test moves the clock on."""
     return AlertJob(capillary=cast(CapillaryClient, capillary), store=store, poster=poster, channel="C0ALERTS1",
                     watchlist=watchlist, statuses=("FAILED",), zone=UTC, lookback=timedelta(hours=24), clock=clock,
-                    post_interval=0, concurrency=1, lease_ttl=TTL, holder=holder)
+                    post_interval=0, concurrency=1, lease_ttl=TTL, heartbeat=heartbeat, holder=holder)
 
 
 WATCHED = tuple(Customer("mobile", f"9198450{n:05d}") for n in range(10))
@@ -146,17 +239,21 @@ def candidates(count: int) -> list[Candidate]:
                       "import") for n in range(count)]
 
 
-async def test_a_long_poll_renews_the_lease_so_no_one_takes_it_over(stores: tuple[Store, Store],
-                                                                     clock: Clock) -> None:
+async def test_the_heartbeat_keeps_the_lease_through_a_long_poll(stores: tuple[Store, Store],
+                                                                  clock: Clock) -> None:
     poster = FakePoster()
     other = job(stores[1], clock, poster, "replica-b")
     takeovers: list[bool] = []
 
     async def other_tries() -> None:
-        takeovers.append(await other.lease.acquire())
+        heartbeat = long.heartbeat
+        assert heartbeat is not None
+        beats = heartbeat.beats
+        await until(lambda: heartbeat.beats > beats + 1)  # renewed since the clock moved on
+        takeovers.append(await other.lease.acquire() or await other.lease.take_over())
 
     capillary = SlowCapillary(clock, TTL / 2, other_tries)  # ten lookups: five times the lease's time to live
-    long = job(stores[0], clock, poster, "replica-a", capillary, WATCHED)
+    long = job(stores[0], clock, poster, "replica-a", capillary, WATCHED, heartbeat=0.001)
     await long.outbox.enqueue(candidates(1), T0)
     report = await long.run_once()
     assert capillary.calls == len(WATCHED) and takeovers == [False] * len(WATCHED)
@@ -169,11 +266,22 @@ async def test_a_holder_that_lost_the_lease_while_polling_stops(stores: tuple[St
 
     async def other_runs() -> None:
         if capillary.calls == 1:  # the first lookup stalled past the lease's expiry: b runs meanwhile
+            stall, renew = asyncio.Event(), stalled.lease.renew
+
+            async def stalled_renew() -> bool:
+                await stall.wait()
+                return await renew()
+
+            stalled.lease.renew = stalled_renew  # type: ignore[method-assign]  # a's heartbeat hangs meanwhile
             clock.advance(TTL)
-            assert (await other.run_once()).posted == 1
+            assert (await other.run_once(takeover=True)).posted == 1
+            stall.set()
+            heartbeat = stalled.heartbeat
+            assert heartbeat is not None
+            await until(lambda: not heartbeat.held)  # a's next beat finds the lease gone
 
     capillary = SlowCapillary(clock, timedelta(0), other_runs)
-    stalled = job(stores[0], clock, poster, "replica-a", capillary, WATCHED)
+    stalled = job(stores[0], clock, poster, "replica-a", capillary, WATCHED, heartbeat=0.001)
     await stalled.outbox.enqueue(candidates(1), T0)
     report = await stalled.run_once()
     assert capillary.calls == 1  # it noticed at its next renewal and polled no further
@@ -188,7 +296,8 @@ async def test_a_stalled_holder_posts_nothing_after_a_takeover(stores: tuple[Sto
     took_over: list[Any] = []
 
     async def stall() -> tuple[str, ...]:
-        """Replica a has claimed the items, then stops for longer than its lease; b takes over meanwhile."""
+        """Replica a has claimed the items, then stops for longer than its lease, its heartbeat not running (its
+        event loop blocked); b takes over meanwhile. Only the check right before the post stops a."""
         clock.advance(TTL + timedelta(seconds=1))
         took_over.append(await successor.run_once())
         return await real()

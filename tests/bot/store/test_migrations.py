@@ -67,8 +67,9 @@ async def opened(database_url: str) -> AsyncIterator[Store]:
     await store.close()
 
 
-LATER_TABLES = {"alembic_version", "seen_requests", "rate_slices"}  # made by revisions after the baseline
-LATER_INDEXES = {"ix_seen_requests_seen_at"}
+LATER_TABLES = {"alembic_version", "seen_requests", "scheduled_actions", "rate_slices"}  # after the baseline
+LATER_INDEXES = {"ix_seen_requests_seen_at", "ix_scheduled_actions_state_due_at", "ix_scheduled_actions_campaign_id",
+                 "ix_scheduled_actions_request_key", "ix_alert_outbox_posted_at", "ix_resend_claims_claimed_at"}
 
 
 async def schema_of(store: Store) -> tuple[set[str], set[str], set[str]]:

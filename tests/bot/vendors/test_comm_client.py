@@ -178,3 +178,34 @@ async def test_pages_are_followed_on_this_host_only() -> None:
         assert [campaign.name for campaign in await comm.list_campaigns()] == ["C1", "C2"]
     finally:
         await comm.aclose()
+
+
+async def test_a_list_with_entries_the_bot_cannot_fully_read_is_still_a_list() -> None:
+    good = {"id": "00000000-0000-4000-8000-000000000001", "name": "Good", "status": "draft",
+            "meta": {"send_type": "planner", "planner_data": {"days_of_week": "Mon", "is_active": True}}}
+    odd = {"id": "00000000-0000-4000-8000-000000000002", "name": "Odd", "meta": {"multistep_data": {"is_active": 1}}}
+
+    def answer(request: Request) -> Response:
+        return Response.of(200, {"data": [good, None, odd, "text"]})
+
+    comm = CommClient("https://comm.test/api", "t", transport=answer)
+    try:
+        listed = await comm.list_campaigns()
+    finally:
+        await comm.aclose()
+    assert [campaign.name for campaign in listed] == ["Good", "", "Odd", ""]
+    assert listed[0].fully_read and listed[0].raw == good
+    assert [len(campaign.problems) for campaign in listed] == [0, 1, 1, 1]
+    assert listed[2].problems == ("`meta.multistep_data.is_active` is a number (1), not true or false",)
+
+
+async def test_a_single_campaign_answer_that_is_no_object_is_malformed() -> None:
+    def answer(request: Request) -> Response:
+        return Response.of(200, {"data": ["not", "a", "campaign"]})
+
+    comm = CommClient("https://comm.test/api", "t", transport=answer, max_attempts=1)
+    try:
+        with pytest.raises(MalformedResponse, match="holds no campaign object"):
+            await comm.get_campaign("00000000-0000-4000-8000-000000000001")
+    finally:
+        await comm.aclose()

@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.actor import Actor
 from bot.campaigns.args import AmbiguousCampaign, NoSuchCampaign
-from bot.campaigns.plan import Op, activity, plan
+from bot.campaigns.plan import Op, plan
 from bot.campaigns.service import CampaignList, ChangeStatus, StopOutcome, ToggleOutcome
 from bot.vendors.comm.models import Campaign
 from bot.vendors.errors import Unavailable
@@ -97,7 +97,7 @@ def test_stop_outcomes_escape_the_name_the_send_and_the_error() -> None:
 
 
 def test_lists_and_lookups_escape_what_the_person_typed() -> None:
-    listing = CampaignList([campaign()], 1, {ID: activity(campaign())})
+    listing = CampaignList([campaign()], 1)
     assert ESCAPED in assert_inert(ui.list_reply(listing, HOSTILE, 1, AT))
     for reply in (ui.ambiguous_reply(AmbiguousCampaign(HOSTILE, [campaign(), campaign()]), "pause"),
                   ui.no_such_reply(NoSuchCampaign(HOSTILE, [campaign()])), ui.problem_reply(HOSTILE)):

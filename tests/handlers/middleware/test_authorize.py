@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import aiohttp
 import pytest
@@ -29,6 +29,7 @@ from bot.store.engine import Store
 from bot.store.schema import upgrade
 from handlers.families import FAMILIES
 from handlers.middleware.authorize import ANY, OPEN, Routes, install, merge_routes, metric_labels, resolve
+from handlers.middleware.payloads import parse
 
 SECRET = "unit-signing-secret"
 OPS, ELSEWHERE = "C0OPS0001", "C0RANDOM1"
@@ -173,11 +174,17 @@ def _listeners(app: AsyncApp, harness: Harness) -> None:
 
 def test_commands_resolve_by_first_word_with_usage_open() -> None:
     def action(command: str, text: str) -> str | None:
-        return resolve({"command": command, "text": text}, ROUTES).action
+        body = dict(parse_qsl(payloads.slash_command(command, text, user_id=ALICE[0], user_name=ALICE[1],
+                                                     channel_id=OPS, response_url="https://hooks.slack.com/x",
+                                                     trigger_id="1.2.3"), keep_blank_values=True))
+        return resolve(parse(body), ROUTES).action
 
     assert action("/resend", "1746061653596 42") == "resend"
     assert action("/campaign", "Pause Diwali") == "campaign.pause"
+    assert action("/campaign", "pause\u3000Diwali") == "campaign.pause"  # every Unicode space separates words
+    assert action("/campaign", "\u00a0status\u00a0") == "campaign.status"
     assert action("/campaign", "help") == OPEN and action("/campaign", "") == OPEN
+    assert action("/campaign", "\u3000") == OPEN
     assert action("/campaign", "frob") is None  # no "*" for /campaign: an unknown word is unknown
     assert action("/secret", "anything") is None
 
@@ -190,18 +197,34 @@ def test_the_real_handler_modules_route_what_they_register() -> None:
 
 
 def test_metric_labels_name_only_declared_routes() -> None:
-    def labels(body: dict[str, Any]) -> tuple[str, str]:
-        return metric_labels(resolve(body, ROUTES), body, ROUTES)
+    def labels(raw: str) -> tuple[str, str]:
+        form = dict(parse_qsl(raw, keep_blank_values=True))
+        payload = parse(json.loads(form["payload"]) if "payload" in form else form)
+        return metric_labels(resolve(payload, ROUTES), payload, ROUTES)
 
-    assert labels({"command": "/resend", "text": "1 2"}) == ("command", "/resend")
-    assert labels({"command": "/made-up", "text": ""}) == ("command", "other")
-    assert labels({"type": "block_actions", "actions": [{"action_id": "resend.anyway"}]}) == ("action",
-                                                                                               "resend.anyway")
-    assert labels({"type": "block_actions", "actions": [{"action_id": "x" * 300}]}) == ("action", "other")
-    assert labels({"type": "view_submission", "view": {"callback_id": "comm.upsert"}}) == ("view", "comm.upsert")
-    assert labels({"type": "view_closed", "view": {"callback_id": "forged"}}) == ("view", "other")
-    assert labels({"type": "event_callback", "event": {"type": "app_mention"}}) == ("event", "other")
-    assert labels({"type": "shortcut", "callback_id": "global.thing"}) == ("action", "other")
+    def command(name: str) -> str:
+        return payloads.slash_command(name, "1 2", user_id=ALICE[0], user_name=ALICE[1], channel_id=OPS,
+                                      response_url="https://hooks.slack.com/x", trigger_id="1.2.3")
+
+    def click(action_id: str) -> str:
+        action = {"type": "button", "action_id": action_id, "block_id": "b", "value": "1", "action_ts": "1.2"}
+        return payloads.block_actions(action, user_id=ALICE[0], user_name=ALICE[1], channel_id=OPS,
+                                      message={"ts": "1.2", "text": "x", "blocks": []},
+                                      response_url="https://hooks.slack.com/x", trigger_id="1.2.3")
+
+    def form(callback_id: str, closed: bool = False) -> str:
+        view = {"id": "V1", "type": "modal", "callback_id": callback_id, "blocks": [],
+                "title": {"type": "plain_text", "text": "x"}}
+        if closed:
+            return payloads.view_closed(view, user_id=ALICE[0], user_name=ALICE[1])
+        return payloads.view_submission(view, {}, user_id=ALICE[0], user_name=ALICE[1], trigger_id="1.2.3")
+
+    assert labels(command("/resend")) == ("command", "/resend")
+    assert labels(command("/made-up")) == ("command", "other")
+    assert labels(click("resend.anyway")) == ("action", "resend.anyway")
+    assert labels(click("x" * 250)) == ("action", "other")
+    assert labels(form("comm.upsert")) == ("view", "comm.upsert")
+    assert labels(form("forged", closed=True)) == ("view", "other")
 
 
 def test_a_route_naming_an_action_the_policy_does_not_know_stops_the_start() -> None:

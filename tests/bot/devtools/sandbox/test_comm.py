@@ -26,7 +26,8 @@ async def get(sbx: Running, campaign_id: str) -> dict[str, Any]:
 
 async def test_list_shows_the_team_s_campaigns_of_every_kind(sbx: Running) -> None:
     data = (await sbx.comm("GET", "/v1/sms/campaigns")).json()["data"]
-    assert {campaign["meta"]["send_type"] for campaign in data} == {"manual", "multistep", "planned"}
+    assert {campaign["meta"]["send_type"] for campaign in data} == {"manual", "multistep", "planned", "planner",
+                                                                    "Planned", "drip"}
     assert {campaign["status"] for campaign in data} >= {"draft", "pending", "in_progress", "sent", "failed",
                                                          "cancelled"}
     names = [campaign["name"] for campaign in data]
@@ -126,3 +127,29 @@ async def test_unknown_comm_routes_answer_like_the_framework(sbx: Running) -> No
     assert answer.status_code == 404 and "could not be found" in answer.json()["message"]
     wrong_method = await sbx.comm("DELETE", f"/v1/sms/campaigns/{WINBACK}")
     assert wrong_method.status_code == 405 and "message" in wrong_method.json()
+
+
+async def test_drifted_campaigns_come_in_the_shapes_the_docs_show(sbx: Running) -> None:
+    from bot.devtools.sandbox import drift
+
+    def meta(name: str, data: list[dict[str, Any]]) -> dict[str, Any]:
+        return next(dict(campaign["meta"]) for campaign in data if campaign["name"] == name)
+
+    data = (await sbx.comm("GET", "/v1/sms/campaigns")).json()["data"]
+    assert meta(drift.DAILY_PLANNER, data)["planner_data"]["days_of_week"] == "Mon"  # the GET answer's shape
+    assert meta(drift.PAYDAY, data)["planner_data"]["days_of_week"] == ["Tue", "Fri"]  # the PUT body's shape
+    assert meta(drift.WEEKEND, data)["send_type"] == "Planned"
+    assert meta(drift.DRIP, data)["send_type"] == "drip"
+    assert "multistep_status" not in meta(drift.LEGACY, data)
+    assert meta(drift.BROKEN, data)["multistep_data"]["is_active"] == "yes"
+
+
+async def test_a_put_takes_any_send_type_and_keeps_every_shape(sbx: Running) -> None:
+    campaign = await get(sbx, SEED.campaign_ids["Drip Onboarding"])
+    campaign["meta"]["send_type"] = "Something New"
+    campaign["meta"]["planner_data"] = {"days_of_week": "Thu", "is_active": None}
+    answer = await sbx.comm("PUT", f"/v1/sms/campaigns/{campaign['id']}", json=campaign)
+    assert answer.status_code == 200 and answer.json()["data"] == campaign
+    campaign["meta"]["send_type"] = 7
+    refused = await sbx.comm("PUT", f"/v1/sms/campaigns/{campaign['id']}", json=campaign)
+    assert refused.status_code == 422 and set(refused.json()["errors"]) == {"meta.send_type"}
