@@ -108,8 +108,8 @@ def configure_logging(level: str, secrets: Iterable[str] = (), *, stream: object
     root.addHandler(handler)
     root.setLevel(level)
     # Third-party request logs at DEBUG can echo headers; they pass through the same redaction.
-    # httpx's own request lines (the tests' client) carry query strings: our vendor clients log method, path, status
-    # and request id instead. The rest pass through the same redaction.
+    # httpx's own request lines carry query strings (customer mobiles and emails in the alert poll): our clients
+    # log method, path, status and request id instead. The rest pass through the same redaction.
     # Alembic's INFO lines ("Context impl …", each revision run) would come at every start; the store logs one line
     # when it upgraded the schema (bot/services.py).
     for quiet in ("httpx", "httpcore", "alembic"):

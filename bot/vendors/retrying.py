@@ -17,13 +17,22 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import aiohttp
+import httpx
 
 from bot.observability.metrics import observe_vendor_call
 from bot.vendors.errors import ConnectionFailed, Timeout, Unavailable, VendorError
-from bot.vendors.http import HttpClient, Response
 
 T = TypeVar("T")
+
+KEEPALIVE_SECONDS = 60.0  # an idle pooled connection is kept this long (httpx's default, 5 s, reconnects after a lull)
+
+
+def pool_limits(connections: int) -> httpx.Limits:
+    """A vendor client's connection pool, sized to the calls it makes at once: every connection may stay open for
+    reuse (a call never waits on a new TCP and TLS handshake while the pool holds fewer than that), and no more are
+    kept, since httpx's pool looks at each of them for every request."""
+    return httpx.Limits(max_connections=connections, max_keepalive_connections=connections,
+                        keepalive_expiry=KEEPALIVE_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -74,7 +83,7 @@ async def with_retries(attempt: Callable[[], Awaitable[T]], retries: Retries, *,
 
 
 async def request(
-    http: HttpClient,
+    http: httpx.AsyncClient,
     method: str,
     path: str,
     *,
@@ -85,7 +94,7 @@ async def request(
     unsure: str,
     operation: str,
     **options: Any,
-) -> Response:
+) -> httpx.Response:
     """``http.request(method, path, **options)``, its transport failures raised as typed errors of ``vendor``.
 
     ``unsure`` ends the sentence of a Timeout or Unavailable when the call is not idempotent (it may have been
@@ -110,28 +119,28 @@ _FAILURE_STATUS: dict[type[VendorError], str] = {ConnectionFailed: "connection_f
                                                  Unavailable: "broken"}
 
 
-async def _request(http: HttpClient, method: str, path: str, *, vendor: str, log: logging.Logger,
-                   timeout: float, idempotent: bool, unsure: str, **options: Any) -> Response:
+async def _request(http: httpx.AsyncClient, method: str, path: str, *, vendor: str, log: logging.Logger,
+                   timeout: float, idempotent: bool, unsure: str, **options: Any) -> httpx.Response:
     ending = "." if idempotent else unsure
     try:
         return await http.request(method, path, **options)
-    except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as error:
+    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
         # No connection (refused, no route, no free pooled connection in time): the request never left.
         log.warning("%s %s failed before sending: %s", method, path, type(error).__name__)
         raise ConnectionFailed(
             f"{vendor} could not be reached (connection failed); nothing was sent. Try again shortly.", vendor=vendor,
         ) from None
-    except TimeoutError:
+    except httpx.TimeoutException:
         log.warning("%s %s timed out after %.1f s", method, path, timeout)
         raise Timeout(f"{vendor} did not answer within {timeout:g} s{ending}", vendor=vendor,
                       maybe_applied=not idempotent) from None
-    except aiohttp.ClientError as error:
+    except httpx.HTTPError as error:
         log.warning("%s %s failed: %s", method, path, type(error).__name__)
         raise Unavailable(f"The connection to {vendor} broke during the call{ending}", vendor=vendor,
                           maybe_applied=not idempotent) from None
 
 
-def retry_after(response: Response) -> float | None:
+def retry_after(response: httpx.Response) -> float | None:
     """The seconds of a numeric Retry-After header (never below zero), or None."""
     value = response.headers.get("Retry-After")
     if value is None:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import httpx
 from pydantic import BaseModel, ValidationError
 
 from bot.settings import Settings
@@ -34,10 +35,12 @@ from bot.vendors.capillary.models import (
     ResendResult,
 )
 from bot.vendors.errors import MAYBE_APPLIED, MalformedResponse, RateLimited, Unavailable, VendorError
-from bot.vendors.http import Handler, HttpClient, Response
 from bot.vendors.rate_limit import Ledger, RateLimiter
+from bot.vendors.retrying import pool_limits
 
 log = logging.getLogger("commops.capillary")
+
+CONNECTIONS = 50  # calls in flight at most: the vendor workers of bot/work/turns.py (WORKERS)
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 COMMUNICATION = "Communication"
@@ -66,13 +69,18 @@ class CapillaryClient:
         max_attempts: int = 4,
         backoff_initial: float = 0.5,
         backoff_max: float = 8.0,
-        transport: Handler | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
         oauth_key: str | None = None,
         oauth_secret: str | None = None,
         ledger: Ledger | None = None,
     ) -> None:
-        self._http = HttpClient(base_url, timeout=timeout, handler=transport,
-                                headers={"Accept": "application/json", "User-Agent": "commops"})
+        self._http = httpx.AsyncClient(
+            base_url=base_url,
+            timeout=httpx.Timeout(timeout),
+            transport=transport,
+            headers={"Accept": "application/json", "User-Agent": "commops"},
+            limits=pool_limits(CONNECTIONS),
+        )
         # Shared with every replica through ``ledger`` (the store's, bot/store/rate_slices.py) when given.
         self.limiter = RateLimiter(rate_limit_per_minute, name="capillary", ledger=ledger)
         # A Retry-After is always waited out (for backoff_max at the most) before a read is tried again.
@@ -248,7 +256,7 @@ class CapillaryClient:
     async def _send(
         self, method: str, path: str, *, json: Any, params: dict[str, Any] | None, idempotent: bool, operation: str,
         authenticated: bool = True,
-    ) -> Response:
+    ) -> httpx.Response:
         headers = await self._auth.headers() if authenticated else {}
         await self.limiter.acquire()  # the last thing before the request goes: the limit counts calls as sent
         started = time.perf_counter()
@@ -262,7 +270,7 @@ class CapillaryClient:
         )
         return response
 
-    def _reply(self, response: Response, body: Any, request_id: str | None, *, resource: str,
+    def _reply(self, response: httpx.Response, body: Any, request_id: str | None, *, resource: str,
                idempotent: bool) -> Reply:
         status = response.status_code
         found = errors.first_error(body)

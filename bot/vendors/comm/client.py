@@ -12,18 +12,20 @@ import time
 from typing import Any
 from urllib.parse import quote
 
+import httpx
 from pydantic import SecretStr, ValidationError
-from yarl import URL
 
 from bot.settings import Settings
 from bot.vendors import retrying
 from bot.vendors.comm import errors
 from bot.vendors.comm.models import Campaign, SendStopped
 from bot.vendors.errors import MAYBE_APPLIED, MalformedResponse, RateLimited
-from bot.vendors.http import Handler, HttpClient
 from bot.vendors.rate_limit import RateLimiter
+from bot.vendors.retrying import pool_limits
 
 log = logging.getLogger("commops.comm")
+
+CONNECTIONS = 10  # calls in flight at most: campaign commands and the scheduled pauses, a few at a time
 
 CAMPAIGNS = "/v1/sms/campaigns"
 LIST_SUBJECT = "SMS campaign list"
@@ -42,11 +44,16 @@ class CommClient:
         backoff_initial: float = 0.5,
         backoff_max: float = 8.0,
         max_wait: float = 10.0,
-        transport: Handler | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         secret = token.get_secret_value() if isinstance(token, SecretStr) else token
-        self._http = HttpClient(base_url, timeout=timeout, handler=transport, headers={
-            "Accept": "application/json", "User-Agent": "commops", "Authorization": f"Bearer {secret}"})
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            timeout=httpx.Timeout(timeout),
+            transport=transport,
+            headers={"Accept": "application/json", "User-Agent": "commops", "Authorization": f"Bearer {secret}"},
+            limits=pool_limits(CONNECTIONS),
+        )
         self._secrets = (secret,)  # redacted from whatever Comm's answers repeat
         self.limiter = RateLimiter(rate_limit_per_minute, name="comm")
         self._timeout = timeout
@@ -193,17 +200,17 @@ def _data(body: Any) -> Any:
     return body.get("data") if isinstance(body, dict) and "data" in body else body
 
 
-def _next_page(body: Any, base: URL) -> tuple[str | None, dict[str, Any] | None]:
+def _next_page(body: Any, base: httpx.URL) -> tuple[str | None, dict[str, Any] | None]:
     """The next page from a ``links.next`` URL (the framework's paginator), if it points back at this API."""
     links = body.get("links") if isinstance(body, dict) else None
     target = links.get("next") if isinstance(links, dict) else None
     if not isinstance(target, str) or not target:
         return None, None
-    url = URL(target)
+    url = httpx.URL(target)
     if url.host and (url.host, url.port) != (base.host, base.port):
         return None, None  # never send the token to another host
     path = url.path
     prefix = base.path.rstrip("/")
     if prefix and path.startswith(prefix + "/"):
         path = path[len(prefix):]
-    return path, dict(url.query)
+    return path, dict(url.params)

@@ -23,7 +23,6 @@ from bot.vendors.errors import (
     Unavailable,
     VendorError,
 )
-from bot.vendors.http import Request, Response
 from tests.conftest import Sandbox
 
 SEED_MESSAGE, SEED_RESENT, SEED_ORG = 1746061653596, 1748743190124, 100737
@@ -178,10 +177,11 @@ async def test_a_bad_oauth_pair_is_named(sandbox: Sandbox) -> None:
 
 
 def mocked(status: int, body: object) -> CapillaryClient:
-    def answer(_request: Request) -> Response:
-        return Response.of(status, body, headers={"X-Cap-Requestid": "req-1"})
+    def answer(_request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, json=body, headers={"X-Cap-Requestid": "req-1"})
 
-    return CapillaryClient("http://capillary.test", BasicAuth("till", SecretStr("pw")), transport=answer)
+    return CapillaryClient("http://capillary.test", BasicAuth("till", SecretStr("pw")),
+                           transport=httpx.MockTransport(answer))
 
 
 async def test_a_resend_answered_in_an_unexpected_shape_may_have_happened() -> None:

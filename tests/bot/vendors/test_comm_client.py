@@ -6,6 +6,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
 
 from bot.devtools.sandbox import DEMO, SEED
@@ -22,7 +23,6 @@ from bot.vendors.errors import (
     Unavailable,
     VendorError,
 )
-from bot.vendors.http import Request, Response
 from tests.conftest import Sandbox
 
 DIGEST = SEED.campaign_ids["Weekly Digest"]
@@ -166,14 +166,14 @@ async def test_pages_are_followed_on_this_host_only() -> None:
         item = {"id": f"00000000-0000-4000-8000-{number:012d}", "name": f"C{number}", "meta": {}, "status": "draft"}
         return {"data": [item], "links": {"next": next_url}}
 
-    def answer(request: Request) -> Response:
+    def answer(request: httpx.Request) -> httpx.Response:
         assert request.headers["Authorization"] == "Bearer t"
-        number = int(request.url.query.get("page", "1"))
+        number = int(request.url.params.get("page", "1"))
         following = {1: "https://comm.test/api/v1/sms/campaigns?page=2",
                      2: "https://elsewhere.test/api/v1/sms/campaigns?page=3"}.get(number)
-        return Response.of(200, page(number, following))
+        return httpx.Response(200, json=page(number, following))
 
-    comm = CommClient("https://comm.test/api", "t", transport=answer)
+    comm = CommClient("https://comm.test/api", "t", transport=httpx.MockTransport(answer))
     try:
         assert [campaign.name for campaign in await comm.list_campaigns()] == ["C1", "C2"]
     finally:
@@ -185,10 +185,10 @@ async def test_a_list_with_entries_the_bot_cannot_fully_read_is_still_a_list() -
             "meta": {"send_type": "planner", "planner_data": {"days_of_week": "Mon", "is_active": True}}}
     odd = {"id": "00000000-0000-4000-8000-000000000002", "name": "Odd", "meta": {"multistep_data": {"is_active": 1}}}
 
-    def answer(request: Request) -> Response:
-        return Response.of(200, {"data": [good, None, odd, "text"]})
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"data": [good, None, odd, "text"]})
 
-    comm = CommClient("https://comm.test/api", "t", transport=answer)
+    comm = CommClient("https://comm.test/api", "t", transport=httpx.MockTransport(answer))
     try:
         listed = await comm.list_campaigns()
     finally:
@@ -200,10 +200,10 @@ async def test_a_list_with_entries_the_bot_cannot_fully_read_is_still_a_list() -
 
 
 async def test_a_single_campaign_answer_that_is_no_object_is_malformed() -> None:
-    def answer(request: Request) -> Response:
-        return Response.of(200, {"data": ["not", "a", "campaign"]})
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"data": ["not", "a", "campaign"]})
 
-    comm = CommClient("https://comm.test/api", "t", transport=answer, max_attempts=1)
+    comm = CommClient("https://comm.test/api", "t", transport=httpx.MockTransport(answer), max_attempts=1)
     try:
         with pytest.raises(MalformedResponse, match="holds no campaign object"):
             await comm.get_campaign("00000000-0000-4000-8000-000000000001")

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
@@ -24,7 +25,6 @@ from bot.vendors.capillary import CapillaryClient
 from bot.vendors.capillary.auth import BasicAuth
 from bot.vendors.comm import CommClient
 from bot.vendors.errors import MAX_QUOTED, MAX_SENTENCE, InvalidInput, NotFound, VendorError, quoted
-from bot.vendors.http import Request, Response
 from handlers.resend.blocks import result_blocks
 
 PASSWORD = "hunter2-pass"
@@ -35,13 +35,13 @@ OAUTH_KEY, OAUTH_SECRET, ACCESS_TOKEN = "oauth-key-0001", "oauth-secret-0001", "
 ALICE = Actor("U0ALICE01", "alice", "T0001", "C0OPS0001")
 
 
-def answering(status: int, body: Any) -> Callable[[Request], Response]:
-    return lambda _request: Response.of(status, body)
+def answering(status: int, body: Any) -> httpx.MockTransport:
+    return httpx.MockTransport(lambda _request: httpx.Response(status, json=body))
 
 
-def capillary(handler: Callable[[Request], Response]) -> CapillaryClient:
+def capillary(handler: Callable[[httpx.Request], httpx.Response]) -> CapillaryClient:
     return CapillaryClient("http://capillary.test", BasicAuth("till", SecretStr(PASSWORD)), timeout=0.5,
-                           max_attempts=1, transport=handler)
+                           max_attempts=1, transport=httpx.MockTransport(handler))
 
 
 def echo(*words: str) -> str:
@@ -61,7 +61,7 @@ def assert_clean(text: str, *secrets: str) -> None:
     (404, {"errors": [{"code": 404, "message": f"nothing for password={PASSWORD}"}]}),
 ])
 async def test_capillary_sentences_never_repeat_the_credentials(status: int, body: Any) -> None:
-    client = capillary(lambda _request: Response.of(status, body))
+    client = capillary(lambda _request: httpx.Response(status, json=body))
     with pytest.raises(VendorError) as caught:
         await client.resend(1746061653596)
     assert_clean(caught.value.sentence, PASSWORD, DIGEST, BASIC)
@@ -72,7 +72,7 @@ async def test_capillary_sentences_never_repeat_the_credentials(status: int, bod
 async def test_capillary_warnings_never_repeat_the_credentials() -> None:
     body = {"orgId": 1, "undeliveredMessageId": 2, "resentMessageId": 3,
             "warnings": [{"message": echo(DIGEST), "code": 7}, f"retried with {PASSWORD}"]}
-    client = capillary(lambda _request: Response.of(200, body))
+    client = capillary(lambda _request: httpx.Response(200, json=body))
     result = await client.resend(2)
     assert len(result.warnings) == 2
     for warning in result.warnings:
@@ -81,13 +81,13 @@ async def test_capillary_warnings_never_repeat_the_credentials() -> None:
 
 
 async def test_the_oauth_key_secret_and_access_token_are_redacted() -> None:
-    def answer(request: Request) -> Response:
+    def answer(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/v3/oauth/token/generate":
-            return Response.of(200, {"data": {"accessToken": ACCESS_TOKEN, "ttlSeconds": 600}})
-        return Response.of(400, {"errors": [{"code": 400, "message": echo(ACCESS_TOKEN, OAUTH_SECRET)}]})
+            return httpx.Response(200, json={"data": {"accessToken": ACCESS_TOKEN, "ttlSeconds": 600}})
+        return httpx.Response(400, json={"errors": [{"code": 400, "message": echo(ACCESS_TOKEN, OAUTH_SECRET)}]})
 
     client = CapillaryClient("http://capillary.test", oauth_key=OAUTH_KEY, oauth_secret=OAUTH_SECRET,
-                             max_attempts=1, transport=answer)
+                             max_attempts=1, transport=httpx.MockTransport(answer))
     with pytest.raises(InvalidInput) as caught:
         await client.resend(1)
     assert_clean(caught.value.sentence, ACCESS_TOKEN, OAUTH_SECRET)
@@ -142,7 +142,7 @@ async def test_a_resend_failure_keeps_no_credential_in_the_claim_the_audit_or_sl
     store = Store(url)
     audit = AuditLog(store)  # no secrets known to the log: the sentence must already be clean
     body = {"errors": [{"code": 400, "message": echo(PASSWORD, f"Basic {BASIC}")}]}
-    client = capillary(lambda _request: Response.of(400, body))
+    client = capillary(lambda _request: httpx.Response(400, json=body))
     try:
         (outcome,) = await ResendService(client, store, audit=audit).resend_many([42], ALICE)
         assert outcome.outcome is ResendStatus.FAILED and outcome.error is not None
