@@ -19,6 +19,7 @@ an insert), so the table holds about ten minutes of traffic.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import hashlib
 import logging
@@ -40,7 +41,8 @@ log = logging.getLogger("commops.replays")
 WINDOW = timedelta(minutes=5)  # how far a request's timestamp may be from the clock and still verify
 KEEP = 2 * WINDOW + timedelta(minutes=1)
 PRUNE_EVERY = timedelta(minutes=1)
-BATCH = 200  # fingerprints written in one statement at most (3 values each: well inside SQLite's 32,766)
+BATCH = 1024  # fingerprints written in one transaction at most (at 3 values each, a statement stays well inside
+# SQLite's 32,766)
 MAX_HERE = 200_000  # requests a process remembers itself (over 5 a second for KEEP), the oldest forgotten first
 
 
@@ -48,10 +50,22 @@ class StoreUnavailable(RuntimeError):
     """The store did not answer, so whether a request was seen before is not known."""
 
 
-@functools.lru_cache(maxsize=BATCH)
+def _chunks(items: list[_Pending]) -> list[list[_Pending]]:
+    """``items`` in pieces whose sizes are powers of two (300: 256, 32, 8, 4), so that a dozen statements serve
+    every batch size, and the database driver's cache of prepared statements stays small."""
+    pieces, start = [], 0
+    for bit in reversed(range(len(items).bit_length())):
+        if len(items) & (1 << bit):
+            pieces.append(items[start:start + (1 << bit)])
+            start += 1 << bit
+    return pieces
+
+
+@functools.lru_cache(maxsize=16)
 def _insert_statement(count: int) -> TextClause:
-    """INSERT … ON CONFLICT DO NOTHING RETURNING for ``count`` requests, as SQL text made once per size: SQLAlchemy
-    compiles its own ON CONFLICT statements again on every execution for SQLite. It reads the same on PostgreSQL."""
+    """INSERT … ON CONFLICT DO NOTHING RETURNING for ``count`` requests (a power of two), as SQL text made once per
+    size: SQLAlchemy compiles its own ON CONFLICT statements again on every execution for SQLite. It reads the same
+    on PostgreSQL."""
     rows = ", ".join(f"(:f{index}, :s{index}, :a{index})" for index in range(count))
     statement = text(f"INSERT INTO seen_requests (fingerprint, seen_at, attempt_id) VALUES {rows} "
                      "ON CONFLICT (fingerprint) DO NOTHING RETURNING fingerprint")
@@ -122,11 +136,17 @@ class SeenRequests:
         Requests that arrive while a write is under way are recorded together in the next one (one transaction,
         one commit for all of them), so under load the guard adds few writes to a store that commits one at a
         time (SQLite); alone, a request is written at once."""
+        return await self.sighting(digest, attempt_id)
+
+    def sighting(self, digest: str, attempt_id: str | None) -> asyncio.Future[Sighting | None]:
+        """:meth:`first_sighting` as a future: the request is queued for the next write now, and nothing else is
+        kept for it (no task) while it waits."""
         future: asyncio.Future[Sighting | None] = asyncio.get_running_loop().create_future()
         self._queue.append(_Pending(digest, attempt_id, self._clock(), future))
         if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_queued(), name="seen requests")
-        return await future
+            self._writer = asyncio.create_task(self._write_queued(), name="seen requests",
+                                               context=contextvars.Context())
+        return future
 
     async def _write_queued(self) -> None:
         while self._queue:
@@ -149,12 +169,15 @@ class SeenRequests:
         firsts: dict[str, _Pending] = {}
         for item in batch:
             firsts.setdefault(item.digest, item)
-        values: dict[str, Any] = {}
-        for index, item in enumerate(firsts.values()):
-            values[f"f{index}"], values[f"s{index}"], values[f"a{index}"] = item.digest, item.at, item.attempt_id
         before: dict[str, Sighting] = {}
+        inserted: set[str] = set()
         async with self._store.session() as session, session.begin():
-            inserted = set((await session.execute(_insert_statement(len(firsts)), values)).scalars().all())
+            for chunk in _chunks(list(firsts.values())):
+                values: dict[str, Any] = {}
+                for index, item in enumerate(chunk):
+                    values[f"f{index}"], values[f"s{index}"], values[f"a{index}"] = (item.digest, item.at,
+                                                                                     item.attempt_id)
+                inserted.update((await session.execute(_insert_statement(len(chunk)), values)).scalars().all())
             there = [digest for digest in firsts if digest not in inserted]
             if there:
                 query = select(SeenRequest.fingerprint, SeenRequest.seen_at, SeenRequest.attempt_id)

@@ -16,7 +16,7 @@ from bot.services import Services
 from bot.work import Busy
 from handlers.middleware.authorize import ANY, Routes
 from handlers.middleware.call import Call
-from handlers.middleware.early_ack import Listeners
+from handlers.middleware.early_ack import Listeners, answer_only
 from handlers.resend.blocks import RESEND_ANYWAY, after_anyway, result_blocks, summary_text
 from handlers.ui.formatting import escape
 
@@ -46,7 +46,7 @@ def register(app: Listeners, services: Services) -> None:
             return
         ticket = services.budget.admit(actor.user_id, len(ids))
         if isinstance(ticket, Busy):  # nothing queued: the person hears it at once, in the ack
-            await ack(text=ticket.text())
+            await answer_only(ack, text=ticket.text())
             await services.audit.record_busy("resend", actor, ticket, arguments={"text": text}, attempt_id=attempt_id)
             return
         with ticket:

@@ -1,0 +1,34 @@
+"""Background work: after a burst, the process gives the memory it freed back once it is idle."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot import background
+from bot.background import BackgroundWork
+
+
+async def test_memory_is_given_back_once_idle_after_a_burst(monkeypatch: pytest.MonkeyPatch) -> None:
+    trimmed = asyncio.Event()
+    monkeypatch.setattr(background, "BURST", 3)
+    monkeypatch.setattr(background, "IDLE_SECONDS", 0.0)
+    monkeypatch.setattr(background, "_TRIM", trimmed.set)
+    work = BackgroundWork()
+    for number in range(3):
+        work.spawn(asyncio.sleep(0), name=f"piece {number}")
+    await asyncio.wait_for(trimmed.wait(), timeout=5)
+    assert work.pending == 0
+
+
+async def test_a_few_pieces_of_work_give_nothing_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    monkeypatch.setattr(background, "BURST", 3)
+    monkeypatch.setattr(background, "IDLE_SECONDS", 0.0)
+    monkeypatch.setattr(background, "_TRIM", lambda: calls.append("trim"))
+    work = BackgroundWork()
+    await work.spawn(asyncio.sleep(0), name="one")
+    await work.drain(1.0)
+    await asyncio.sleep(0)  # a timer due now would have run
+    assert calls == []
