@@ -36,7 +36,6 @@ from bot.vendors.capillary.models import (
 )
 from bot.vendors.errors import MAYBE_APPLIED, MalformedResponse, RateLimited, Unavailable, VendorError
 from bot.vendors.rate_limit import Ledger, RateLimiter
-from bot.vendors.retrying import pool_limits
 
 log = logging.getLogger("commops.capillary")
 
@@ -74,13 +73,9 @@ class CapillaryClient:
         oauth_secret: str | None = None,
         ledger: Ledger | None = None,
     ) -> None:
-        self._http = httpx.AsyncClient(
-            base_url=base_url,
-            timeout=httpx.Timeout(timeout),
-            transport=transport,
-            headers={"Accept": "application/json", "User-Agent": "commops"},
-            limits=pool_limits(CONNECTIONS),
-        )
+        self._http = retrying.VendorHttp(base_url=base_url, connections=CONNECTIONS, timeout=timeout,
+                                         transport=transport, headers={"Accept": "application/json",
+                                                                       "User-Agent": "commops"})
         # Shared with every replica through ``ledger`` (the store's, bot/store/rate_slices.py) when given.
         self.limiter = RateLimiter(rate_limit_per_minute, name="capillary", ledger=ledger)
         # A Retry-After is always waited out (for backoff_max at the most) before a read is tried again.

@@ -21,7 +21,6 @@ from bot.vendors.comm import errors
 from bot.vendors.comm.models import Campaign, SendStopped
 from bot.vendors.errors import MAYBE_APPLIED, MalformedResponse, RateLimited
 from bot.vendors.rate_limit import RateLimiter
-from bot.vendors.retrying import pool_limits
 
 log = logging.getLogger("commops.comm")
 
@@ -47,12 +46,9 @@ class CommClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         secret = token.get_secret_value() if isinstance(token, SecretStr) else token
-        self._http = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
-            timeout=httpx.Timeout(timeout),
-            transport=transport,
+        self._http = retrying.VendorHttp(
+            base_url=base_url.rstrip("/"), connections=CONNECTIONS, timeout=timeout, transport=transport,
             headers={"Accept": "application/json", "User-Agent": "commops", "Authorization": f"Bearer {secret}"},
-            limits=pool_limits(CONNECTIONS),
         )
         self._secrets = (secret,)  # redacted from whatever Comm's answers repeat
         self.limiter = RateLimiter(rate_limit_per_minute, name="comm")
