@@ -47,6 +47,7 @@ async def main() -> None:
     parser.add_argument("--clients", type=int, nargs="+", default=[16, 64])
     options = parser.parse_args()
     async with support.stack() as stack, support.ReplySink().serve() as sink:
+        stack.reply_to(sink)
         reply_to = sink.response_url("bench")
         _bot_process, bot = await stack.bot()
         _bare_process, bare = await stack.bare()

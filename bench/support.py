@@ -74,8 +74,10 @@ def synthetic_id(number: int) -> int:
 
 
 def spawn(args: Sequence[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(list(args), cwd=ROOT, env={**os.environ, **(env or {})},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    """A process of the benchmark; its output is dropped, or appended to the file BENCH_LOG names."""
+    log = os.environ.get("BENCH_LOG")
+    output = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115  # the child holds it
+    return subprocess.Popen(list(args), cwd=ROOT, env={**os.environ, **(env or {})}, stdout=output, stderr=output)
 
 
 async def wait_up(url: str, *, timeout: float = 20.0, method: str = "GET") -> float:
@@ -153,9 +155,12 @@ class Reply:
 
 @dataclass
 class ReplySink:
-    """Stands in for Slack's response URLs: ``{url}/response/{rid}`` records each reply the bot posts."""
+    """Stands in for Slack's response URLs: ``{url}/response/{rid}`` records each reply the bot posts. The bot only
+    replies to URLs on Slack's origin or its Slack API's, so the sink also passes ``{url}/api/…`` on to the Slack
+    emulator (``upstream``): :meth:`Stack.reply_to` points the bots' SLACK_API_URL at it."""
 
     url: str = ""
+    upstream: str = ""
     replies: dict[str, list[Reply]] = field(default_factory=dict)
     waiting: dict[str, asyncio.Future[Reply]] = field(default_factory=dict)
 
@@ -166,6 +171,13 @@ class ReplySink:
         future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
         self.waiting[rid] = future
         return future
+
+    async def _forward(self, request: web.Request) -> web.StreamResponse:
+        async with aiohttp.ClientSession() as http, http.post(
+                f"{self.upstream}/api/{request.match_info['method']}", data=await request.read(),
+                headers={key: value for key, value in request.headers.items() if key.lower() != "host"}) as answer:
+            return web.Response(status=answer.status, body=await answer.read(),
+                                content_type=answer.content_type)
 
     async def _receive(self, request: web.Request) -> web.StreamResponse:
         rid = request.match_info["rid"]
@@ -181,6 +193,7 @@ class ReplySink:
     async def serve(self) -> AsyncIterator[ReplySink]:
         app = web.Application()
         app.router.add_post("/response/{rid}", self._receive)
+        app.router.add_post("/api/{method}", self._forward)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         port = free_port()
@@ -206,13 +219,20 @@ class Stack:
     slack: str
     workdir: Path
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    slack_api: str = ""  # the bots' SLACK_API_URL: the emulator's, or a reply sink's (reply_to)
+
+    def reply_to(self, sink: ReplySink) -> None:
+        """Bots started from now on reply to ``sink`` (their Slack API calls pass through it to the emulator)."""
+        sink.upstream = self.slack
+        self.slack_api = f"{sink.url}/api/"
 
     def env(self, **overrides: str) -> dict[str, str]:
         policy = self.workdir / "policy.toml"
         if not policy.exists():
             policy.write_text(_POLICY)
         return {
-            "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": f"{self.slack}/api/",
+            "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": self.slack_api or f"{self.slack}/api/",
             "CAPILLARY_BASE_URL": self.sandbox, "CAPILLARY_USERNAME": "demo.till",
             "CAPILLARY_PASSWORD": "demo-password", "CAPILLARY_RATE_LIMIT_PER_MINUTE": "100000",
             "DATABASE_URL": f"sqlite+aiosqlite:///{self.workdir}/bench.db",
