@@ -87,6 +87,7 @@ async def main() -> None:
         await stack.sandbox_post("rate_limit", {"per_minute": options.limit, "vendor": "capillary"})
         for run in range(options.runs):
             run_waits, run_probes, run_answers = await one_run(stack, sink, options, run * 100_000, run)
+            print(f"run {run + 1}: colleague's waits " + ", ".join(f"{wait:.2f}" for wait in run_waits) + " s")
             waits += run_waits
             probes += run_probes
             answers.update(run_answers)

@@ -25,7 +25,7 @@ from bot.vendors.errors import ConnectionFailed, Timeout, Unavailable, VendorErr
 T = TypeVar("T")
 
 KEEPALIVE_SECONDS = 60.0  # an idle pooled connection is kept this long (httpx's default, 5 s, reconnects after a lull)
-PER_POOL = 8  # connections in one httpx pool of a VendorHttp
+PER_POOL = 4  # connections in one httpx pool of a VendorHttp (its CPU per request grows with this)
 
 
 def pool_limits(connections: int) -> httpx.Limits:
