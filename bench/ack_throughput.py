@@ -8,7 +8,7 @@ Capillary, audit, the reply) on the same process, and answers "busy" once its bu
 that work, and the bound on it, is part of what is measured. Prints acks a second of each (median of the rounds,
 with their spread) and the ratio.
 
-    python bench/ack_throughput.py [--requests 1500] [--rounds 5] [--clients 16 64]
+    python bench/ack_throughput.py [--requests 1500] [--rounds 5] [--clients 16 64] [--text help]
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ import support
 
 
 async def fire(http: aiohttp.ClientSession, url: str, requests: int, clients: int, offset: int,
-               response_url: str) -> float:
+               response_url: str, text: str | None = None) -> float:
     """``requests`` acks from ``clients`` closed-loop clients; acks a second. The signed requests are made before
     the clock starts, so the load generator's own CPU (it shares the machine) stays small."""
-    made = [support.command(str(support.synthetic_id(offset + index)), user=support.user(index % 64),
+    made = [support.command(text or str(support.synthetic_id(offset + index)), user=support.user(index % 64),
                             response_url=response_url) for index in range(requests // clients * clients)]
     queue = iter(made)
 
@@ -45,6 +45,8 @@ async def main() -> None:
     parser.add_argument("--requests", type=int, default=1500)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--clients", type=int, nargs="+", default=[16, 64])
+    parser.add_argument("--text", default=None, help="the command's text (default: a different message id each "
+                        "request, so the bot does the resends too; 'help' measures the answer alone)")
     options = parser.parse_args()
     async with support.stack() as stack, support.ReplySink().serve() as sink:
         stack.reply_to(sink)
@@ -61,11 +63,12 @@ async def main() -> None:
             for clients in options.clients:
                 for _ in range(options.rounds):
                     for name, url in (("commops", bot), ("bare Bolt", bare)):
-                        rate = await fire(http, url, options.requests, clients, offset, reply_to)
+                        rate = await fire(http, url, options.requests, clients, offset, reply_to, options.text)
                         offset += options.requests
                         rates.setdefault((name, clients), []).append(rate)
                     await asyncio.sleep(1)  # let the bot's queue drain a little between rounds
-    print(f"{options.requests} signed /resend requests per app and round, {options.rounds} rounds, alternating")
+    print(f"{options.requests} signed /resend {options.text or '<id>'} requests per app and round, {options.rounds} "
+          "rounds, alternating")
     print(support.load_note())
     print(f"{'clients':>7}  {'commops acks/s':>28}  {'bare Bolt acks/s':>28}  ratio")
     for clients in options.clients:

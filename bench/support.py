@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import re
 import statistics
@@ -140,10 +141,15 @@ def load_note() -> str:
 # Slack requests -------------------------------------------------------------------------------------------------
 
 
+_TRIGGERS = itertools.count(1)
+
+
 def command(text: str, *, user: str, response_url: str, name: str = "/resend",
             channel: str = "C0BENCH01") -> tuple[bytes, dict[str, str]]:
+    # A trigger id of its own: two requests with the same text, signed in the same second, would be one request
+    # received twice (the replay guard refuses the second).
     body = payloads.slash_command(name, text, user_id=user, user_name=user.lower(), channel_id=channel,
-                                  response_url=response_url, trigger_id="1.2.3")
+                                  response_url=response_url, trigger_id=f"{next(_TRIGGERS)}.2.3")
     return body.encode(), payloads.sign(body, SECRET)
 
 
