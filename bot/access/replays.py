@@ -41,7 +41,7 @@ log = logging.getLogger("commops.replays")
 WINDOW = timedelta(minutes=5)  # how far a request's timestamp may be from the clock and still verify
 KEEP = 2 * WINDOW + timedelta(minutes=1)
 PRUNE_EVERY = timedelta(minutes=1)
-BATCH = 1024  # fingerprints written in one transaction at most (at 3 values each, a statement stays well inside
+BATCH = 128  # fingerprints written in one transaction at most (at 3 values each, a statement stays well inside
 # SQLite's 32,766)
 MAX_HERE = 200_000  # requests a process remembers itself (over 5 a second for KEEP), the oldest forgotten first
 
