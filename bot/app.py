@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aiohttp
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook import WebhookResponse
 
 from bot.alerts.job import AlertScheduler, CycleReport, build_alert_job
 from bot.schedule.runner import ScheduleRunner
@@ -24,10 +25,51 @@ from handlers.alerts.poster import SlackDigestPoster
 from handlers.campaign.reporter import SlackScheduleReporter
 from handlers.families import FAMILIES
 from handlers.middleware import authorize, replay
+from handlers.middleware.chain import Chain, Next, Step
 from handlers.middleware.early_ack import Listeners
 from handlers.middleware.edge import Edge, Identity, admitted, edge_of, reply_origins
 
 log = logging.getLogger("commops.app")
+
+RESPOND_TIMEOUT = aiohttp.ClientTimeout(total=30)  # as slack_sdk's webhook client
+
+
+class PooledRespond(AsyncRespond):
+    """Bolt's ``respond`` over the app's one pooled HTTP session: Bolt's own opens a session, and so a new connection,
+    for every reply."""
+
+    def __init__(self, *, response_url: str, session: aiohttp.ClientSession) -> None:
+        super().__init__(response_url=response_url)
+        self._session = session
+
+    async def __call__(  # type: ignore[override]  # the same arguments as Bolt's, the text as a string
+        self, text: str = "", blocks: Sequence[dict[str, Any]] | None = None, **options: Any,
+    ) -> WebhookResponse:
+        assert self.response_url is not None
+        message: dict[str, Any] = {"text": text}
+        if blocks:
+            message["blocks"] = list(blocks)
+        message.update({key: value for key, value in options.items() if value is not None})
+        async with self._session.post(self.response_url, json=message, timeout=RESPOND_TIMEOUT) as answer:
+            body = await answer.text()
+            return WebhookResponse(url=self.response_url, status_code=answer.status, body=body,
+                                   headers=dict(answer.headers))
+
+
+def pooled_responses(app: AsyncApp) -> Step:
+    """The middleware step that gives every request with a response URL a :class:`PooledRespond` (before the
+    listeners and every other middleware ask Bolt's context for ``respond``)."""
+
+    async def pooled(req: AsyncBoltRequest, response: BoltResponse, next_: Next) -> BoltResponse:
+        context = req.context
+        session = app.client.session
+        if context.response_url and session is not None:
+            context["respond"] = PooledRespond(response_url=context.response_url, session=session)
+        await next_()
+        return response
+
+    return pooled
+
 
 class _QuietTokenNotice(logging.Filter):
     """Bolt also reads SLACK_BOT_TOKEN from the environment and warns that our client's token wins: it is the
@@ -79,9 +121,12 @@ def build_app(services: Services) -> AsyncApp:
     # The access check goes in before any listener. A route naming an action the policy does not know stops the
     # start here (authorize.UnknownAction) instead of denying those requests later.
     routes = authorize.merge_routes(family.ROUTES for family in FAMILIES)
-    replay.install(app, services, routes)  # before the access check: a replay is refused whoever sends it
-    authorize.install(app, access=services.access, audit=services.audit, routes=routes,
-                      background=services.background)
+    app.use(Chain([
+        pooled_responses(app),
+        replay.guard(services, routes),  # before the access check: a replay is refused whoever sends it
+        authorize.check(app.client, access=services.access, audit=services.audit, routes=routes,
+                        background=services.background),
+    ]))
     listeners = Listeners(app, services.background)
     for family in FAMILIES:
         family.register(listeners, services)
@@ -121,6 +166,7 @@ async def close_app(app: AsyncApp) -> None:
 def start_alerts(services: Services, slack: AsyncWebClient, **kwargs: Any) -> AlertScheduler | None:
     """Build and start the scheduled alert job on the running loop, posting with ``slack`` (the app's client);
     None (and a log line) when alerts are off."""
+    kwargs.setdefault("turns", services.turns)  # lookups take the background lane: people's calls go first
     job = build_alert_job(services.settings, capillary=services.capillary, store=services.store,
                           poster=SlackDigestPoster(slack), clock=services.clock, **kwargs)
     if job is None:

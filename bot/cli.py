@@ -1,9 +1,14 @@
-"""The ``commops`` command line: run, shell, sandbox, check, db, audit, alerts."""
+"""The ``commops`` command line: run, shell, sandbox, check, db, audit, alerts.
+
+Each command imports what it needs when it runs: ``commops run`` binds its port and answers ``/healthz`` before it
+loads Slack's SDK, the store and the vendor clients (bot/serving.py), and no command loads another's tools.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Coroutine, Sequence
 from datetime import UTC, datetime
@@ -11,22 +16,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
-
-from bot.access.policy import UnknownAction
-from bot.logs import configure_logging, known_secrets, redact
-from bot.settings import Settings, SettingsError, load_settings
-from bot.store.schema import SchemaError
 
 if TYPE_CHECKING:
     from bot.alerts.importer import ImportReport
     from bot.audit.log import AuditEntry
     from bot.retention.prune import PruneReport
+    from bot.serving import Loaded, SocketLink
+    from bot.settings import Settings
 
 EXIT_CONFIG = 2
+Mode = Literal["socket", "http"]
 
 
 def _settings() -> Settings:
+    from bot.settings import SettingsError, load_settings
+
     try:
         return load_settings()
     except SettingsError as error:
@@ -48,15 +52,34 @@ def _devtools_missing(error: ModuleNotFoundError, command: str) -> NoReturn:
 def _run(coroutine: Coroutine[Any, Any, Any]) -> Any:
     try:
         return asyncio.run(coroutine)
-    except (SettingsError, UnknownAction, SchemaError) as error:
-        _die(str(error))
-    except OSError as error:  # e.g. the port is taken
-        _die(f"{error.strerror or error}", 1)
-    except SQLAlchemyError as error:  # e.g. a SQLite path in a missing folder, a database that refuses us
-        cause = str(getattr(error, "orig", None) or error).splitlines()[0]
-        _die(f"DATABASE_URL cannot be used: {redact(cause)}")
     except KeyboardInterrupt:
         return None
+    except Exception as error:
+        line, code = _explain(error)
+        if line is None:
+            raise
+        _die(line, code)
+
+
+def _explain(error: Exception) -> tuple[str | None, int]:
+    """The one line (and exit status) for a failure the operator can fix; (None, 0) for anything else. The modules
+    such errors come from are loaded by the time one is raised."""
+    from bot.access.policy import UnknownAction
+    from bot.settings import SettingsError
+    from bot.store.schema import SchemaError
+
+    if isinstance(error, SettingsError | UnknownAction | SchemaError):
+        return str(error), EXIT_CONFIG
+    if isinstance(error, OSError):  # e.g. the port is taken
+        return f"{error.strerror or error}", 1
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if isinstance(error, SQLAlchemyError):  # e.g. a SQLite path in a missing folder, a database that refuses us
+        from bot.logs import redact
+
+        cause = str(getattr(error, "orig", None) or error).splitlines()[0]
+        return f"DATABASE_URL cannot be used: {redact(cause)}", EXIT_CONFIG
+    return None, 0
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -72,25 +95,91 @@ def main() -> None:
 @click.option("--port", type=click.IntRange(1, 65535), default=None, help="HTTP port (default PORT or 3000).")
 @click.option("--host", default="0.0.0.0", show_default=True,
               help="Interface to listen on (HTTP mode; in Socket Mode, for the health checks).")
-def run(mode: Literal["socket", "http"] | None, port: int | None, host: str) -> None:
+def run(mode: Mode | None, port: int | None, host: str) -> None:
     """Serve Slack."""
+    binding = _binding_from_environment(mode, port)
+    settings = None
+    if binding is None:  # the port or the mode may come from a .env file: read the settings first
+        settings = _checked(mode)
+        binding = _binding(settings, mode, port)
+    _run(_serve(settings, binding, host, mode, port))
+
+
+def _binding_from_environment(mode: Mode | None, port: int | None) -> tuple[Mode, int] | None:
+    """The mode and the port to listen on, from the flags and the environment alone (so the port can be bound before
+    the settings are read); None when a .env file may say otherwise."""
+    if Path(".env").exists():
+        return None
+    chosen: Mode = mode or ("socket" if os.environ.get("SLACK_APP_TOKEN") else "http")
+    raw = str(port) if port is not None and chosen == "http" else \
+        os.environ.get("PORT" if chosen == "http" else "HEALTH_PORT", "3000" if chosen == "http" else "8080")
+    return (chosen, int(raw)) if raw.isdigit() and 0 < int(raw) < 65536 else None
+
+
+def _binding(settings: Settings, mode: Mode | None, port: int | None) -> tuple[Mode, int]:
+    chosen: Mode = mode or ("socket" if settings.slack_app_token else "http")
+    return chosen, (port or settings.port) if chosen == "http" else settings.health_port
+
+
+def _checked(mode: Mode | None) -> Settings:
+    """The settings, complete for serving Slack in ``mode`` (or the mode they choose); exits with one line if not."""
+    from bot.logs import configure_logging, known_secrets
+    from bot.settings import SettingsError
+
     settings = _settings()
-    chosen: Literal["socket", "http"] = mode or ("socket" if settings.slack_app_token else "http")
     try:
-        settings.require_slack(chosen)
+        settings.require_slack(mode or ("socket" if settings.slack_app_token else "http"))
         settings.require_capillary()
     except SettingsError as error:
         _die(str(error))
     configure_logging(settings.log_level, known_secrets(settings), fmt=settings.log_format)
-    _run(_serve(settings, chosen, host, port or settings.port))
+    return settings
 
 
-async def _serve(settings: Settings, mode: Literal["socket", "http"], host: str, port: int) -> None:
+def _load_the_bot() -> None:
+    """Import Slack's SDK, the store and the vendor clients (off the event loop: /healthz answers meanwhile)."""
+    import bot.app
+    import bot.services  # noqa: F401
+
+
+async def _serve(settings: Settings | None, binding: tuple[Mode, int], host: str, mode: Mode | None,
+                 port: int | None) -> None:
+    from bot.serving import Loaded, SocketLink, serve_health, serve_http
+
+    while True:
+        chosen, listen = binding
+        loaded, link = Loaded(), SocketLink()
+        server = serve_http(loaded, host=host, port=listen) if chosen == "http" else \
+            serve_health(loaded, host=host, port=listen, socket_connected=link.connected)
+        async with server as url:
+            if settings is None:
+                await asyncio.to_thread(_load_the_bot)
+                settings = _loaded_settings(mode)
+                if _binding(settings, mode, port) != binding:  # e.g. a lower-case port=… in the environment
+                    binding = _binding(settings, mode, port)
+                    continue
+            await _serve_loaded(settings, chosen, url, loaded, link)
+        return
+
+
+def _loaded_settings(mode: Mode | None) -> Settings:
+    from bot.logs import configure_logging, known_secrets
+    from bot.settings import load_settings
+
+    settings = load_settings()  # SettingsError: one line and exit status 2 (_run)
+    settings.require_slack(mode or ("socket" if settings.slack_app_token else "http"))
+    settings.require_capillary()
+    configure_logging(settings.log_level, known_secrets(settings), fmt=settings.log_format)
+    return settings
+
+
+async def _serve_loaded(settings: Settings, mode: Mode, url: str, loaded: Loaded, link: SocketLink) -> None:
     from bot.app import build_app, close_app, start_alerts, start_schedule
     from bot.retention.prune import start_retention
     from bot.services import build_services
-    from bot.serving import run_http, run_socket
+    from bot.serving import DRAIN_SECONDS, stop_event_on_signals
 
+    stop = stop_event_on_signals()
     services = await build_services(settings)
     if settings.access_policy is None:
         logging.getLogger("commops.access").warning(
@@ -100,13 +189,19 @@ async def _serve(settings: Settings, mode: Literal["socket", "http"], host: str,
     alert_scheduler = start_alerts(services, app.client)  # None, and a log line, when ALERT_CHANNEL is unset
     schedule_runner = start_schedule(services, app.client)  # None, and a log line, when Comm is not configured
     retention = start_retention(settings, services.store, clock=services.clock)  # alerts on or off
+    serving = logging.getLogger("commops.serving")
     try:
+        loaded.attach(app, services)
         if mode == "socket":
             assert settings.slack_app_token is not None
-            await run_socket(app, services, settings.slack_app_token.get_secret_value(), host=host,
-                             health_port=settings.health_port)
+            link.start(app, settings.slack_app_token.get_secret_value())
+            serving.info("serving Slack in Socket Mode; /healthz, /readyz and /metrics at %s", url)
         else:
-            await run_http(app, services, host=host, port=port)
+            serving.info("serving Slack over HTTP at %s/slack/events", url)
+        await stop.wait()
+        serving.info("stopping: no new requests; finishing those in progress")
+        await link.close()
+        await services.background.drain(DRAIN_SECONDS)
     finally:
         if schedule_runner is not None:
             await schedule_runner.stop()
@@ -124,6 +219,8 @@ def shell() -> None:
         from bot.devtools.shell.session import run_shell
     except ModuleNotFoundError as error:
         _devtools_missing(error, "shell")
+
+    from bot.logs import known_secrets
 
     settings = _settings()
     _run(run_shell(settings, known_secrets(settings)))
@@ -156,6 +253,7 @@ def check() -> None:
     """Validate the configuration and reach every configured service."""
     from bot.app import check_slack
     from bot.checks import run_checks
+    from bot.logs import configure_logging, known_secrets
 
     settings = _settings()
     configure_logging("ERROR", known_secrets(settings))
@@ -279,6 +377,8 @@ def alerts() -> None:
 def alerts_run_once() -> None:
     """Run one alert cycle now: poll the watch-list, post what is new to ALERT_CHANNEL."""
     from bot.app import run_alerts_once
+    from bot.settings import SettingsError
+    from bot.store.schema import SchemaError
 
     settings = _settings()
     if settings.alert_channel is None:
@@ -295,6 +395,8 @@ def alerts_run_once() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def alerts_import(file: Path) -> None:
     """Queue the undelivered messages of an export (CSV with a header, or JSON lines); the next run posts them."""
+    from bot.store.schema import SchemaError
+
     settings = _settings()
     try:
         report = asyncio.run(_import_alerts(settings, file))

@@ -1,5 +1,11 @@
 """Serving Slack: HTTP (``POST /slack/events`` beside ``GET /healthz``, ``/readyz`` and ``/metrics``) or Socket
-Mode (the three GETs on their own port, HEALTH_PORT), with graceful shutdown."""
+Mode (the three GETs on their own port, HEALTH_PORT), with graceful shutdown.
+
+The server can start before the bot is built (:class:`Loaded`): ``commops run`` binds its port and answers
+``/healthz`` first, then loads Slack's SDK, the store and the vendor clients behind it (a process that is loading can
+serve, so it is alive; ``/readyz`` says not ready until it is). A Slack request that arrives meanwhile waits for the
+bot, up to ``LOADING_WAIT``. This module imports only aiohttp's server at first: the rest when it is needed.
+"""
 
 from __future__ import annotations
 
@@ -11,18 +17,17 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
-from slack_bolt.adapter.aiohttp import to_aiohttp_response
-from slack_bolt.async_app import AsyncApp
-from sqlalchemy import text
 
-from bot.observability.metrics import exposition
-from bot.services import Services
-from bot.store.schema import schema_current
-from handlers.middleware.edge import edge_of
+if TYPE_CHECKING:
+    from slack_bolt.async_app import AsyncApp
+
+    from bot.services import Services
+    from bot.store.engine import Store
+    from handlers.middleware.edge import Edge
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -31,8 +36,30 @@ log = logging.getLogger("commops.serving")
 DRAIN_SECONDS = 10.0
 PROBE_TIMEOUT = 2.0  # seconds the store may take to answer a probe
 SOCKET_PING_SECONDS = 10.0  # slack_sdk's ping to Slack; a socket silent for 4 pings counts as lost
+LOADING_WAIT = 2.5  # seconds a Slack request that arrives while the bot loads may wait for it (Slack allows 3)
 
 Connected = Callable[[], Awaitable[bool]]
+
+
+class Loaded:
+    """The bot's app and services once they are built; the routes read them through this."""
+
+    def __init__(self, app: AsyncApp | None = None, services: Services | None = None) -> None:
+        self.app = app
+        self.services = services
+        self._ready = asyncio.Event()
+        if app is not None and services is not None:
+            self._ready.set()
+
+    def attach(self, app: AsyncApp, services: Services) -> None:
+        self.app, self.services = app, services
+        self._ready.set()
+
+    async def wait(self, timeout: float) -> bool:
+        """Whether the bot is built (waiting up to ``timeout`` seconds for it)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._ready.wait(), timeout)
+        return self.app is not None
 
 
 @dataclass(frozen=True)
@@ -161,12 +188,22 @@ class _Guarded(asyncio.Protocol):
             self._transport.close()
 
 
-def http_app(app: AsyncApp, services: Services, *, limits: Limits | None = None,
-             connections: _Connections | None = None) -> web.Application:
-    limits = limits or Limits()
+def _edge(app: AsyncApp) -> Edge:
+    from handlers.middleware.edge import edge_of
+
     edge = edge_of(app)
     if edge is None:
         raise ValueError("serving needs the app bot.app.build_app makes, with the edge in front of it")
+    return edge
+
+
+def http_app(app: AsyncApp | Loaded, services: Services | None = None, *, limits: Limits | None = None,
+             connections: _Connections | None = None) -> web.Application:
+    """``app`` may be a :class:`Loaded` still loading: Slack's requests wait for it (up to ``LOADING_WAIT``)."""
+    limits = limits or Limits()
+    loaded = app if isinstance(app, Loaded) else Loaded(app, services)
+    if loaded.app is not None:
+        _edge(loaded.app)  # refused now, not at the first request
 
     @web.middleware
     async def deadlines(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -192,24 +229,38 @@ def http_app(app: AsyncApp, services: Services, *, limits: Limits | None = None,
             return _closing(413, f"a body over {limits.max_body_bytes} bytes")
         except ConnectionError:
             return _closing(400, "a body cut short")
-        return await to_aiohttp_response(await edge.dispatch(app, raw, request.headers.items()))
+        if not await loaded.wait(LOADING_WAIT) or loaded.app is None:
+            return web.json_response({"error": "starting"}, status=503)  # Slack retries
+        from slack_bolt.adapter.aiohttp import to_aiohttp_response
+
+        return await to_aiohttp_response(await _edge(loaded.app).dispatch(loaded.app, raw, request.headers.items()))
 
     web_app = web.Application(client_max_size=limits.max_body_bytes, middlewares=[deadlines])
     web_app.router.add_post("/slack/events", events)
-    web_app.add_routes(probe_routes(services))
+    web_app.add_routes(probe_routes(loaded))
     return web_app
 
 
-def probe_routes(services: Services, socket_connected: Connected | None = None) -> list[web.RouteDef]:
-    """``/healthz`` (liveness: the process answers), ``/readyz`` (the store answers, its schema is current and,
-    in Socket Mode, ``socket_connected()``; else 503 naming what is missing) and ``/metrics`` (Prometheus text)."""
+def probe_routes(target: Services | Loaded, socket_connected: Connected | None = None) -> list[web.RouteDef]:
+    """``/healthz`` (liveness: the process answers), ``/readyz`` (the bot is loaded, the store answers, its schema is
+    current and, in Socket Mode, ``socket_connected()``; else 503 naming what is missing) and ``/metrics``
+    (Prometheus text)."""
+    loaded = target if isinstance(target, Loaded) else Loaded(services=target)
 
     async def healthz(_request: web.Request) -> web.StreamResponse:
         # Liveness only: the process answers. A store or Slack outage is /readyz's business; failing liveness on
         # it would restart every replica at once for a problem a restart cannot fix.
-        return web.json_response({"status": "ok", "pending_work": services.background.pending})
+        services = loaded.services
+        body: dict[str, Any] = {"status": "ok", "pending_work": services.background.pending if services else 0}
+        if services is None:
+            body["starting"] = True
+        return web.json_response(body)
 
     async def readyz(_request: web.Request) -> web.StreamResponse:
+        services = loaded.services
+        if services is None:
+            return web.json_response({"status": "not ready", "missing": ["startup"], "startup": "loading"},
+                                     status=503)
         checks = await readiness(services, socket_connected)
         missing = [name for name, state in checks.items() if state not in ("ok", "current", "connected")]
         if missing:
@@ -217,10 +268,18 @@ def probe_routes(services: Services, socket_connected: Connected | None = None) 
         return web.json_response({"status": "ready", **checks})
 
     async def metrics(_request: web.Request) -> web.StreamResponse:
+        from bot.observability.metrics import exposition
+
         body, content_type = exposition()
         return web.Response(body=body, headers={"Content-Type": content_type})
 
     return [web.get("/healthz", healthz), web.get("/readyz", readyz), web.get("/metrics", metrics)]
+
+
+async def schema_current(store: Store) -> bool:
+    from bot.store import schema
+
+    return await schema.schema_current(store)
 
 
 async def readiness(services: Services, socket_connected: Connected | None = None) -> dict[str, str]:
@@ -245,6 +304,8 @@ async def readiness(services: Services, socket_connected: Connected | None = Non
 
 async def _store_problem(services: Services) -> str | None:
     """None when the store answers ``SELECT 1`` in time, else the failure's name."""
+    from sqlalchemy import text
+
     async def ask() -> None:
         async with services.store.probe() as connection:  # its own connection: never behind the bot's work
             await connection.execute(text("SELECT 1"))
@@ -286,26 +347,45 @@ def _quiet_malformed_requests() -> None:
 
 
 @contextlib.asynccontextmanager
-async def serve_http(app: AsyncApp, services: Services, *, host: str, port: int,
+async def _serve(application: web.Application, host: str, port: int) -> AsyncIterator[str]:
+    runner = web.AppRunner(application, access_log=None, handle_signals=False)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port, reuse_address=True).start()  # e.g. the port is taken: OSError
+        yield f"http://{host}:{port}"
+    finally:
+        await runner.cleanup()
+
+
+async def _learn_identity(loaded: Loaded) -> None:
+    """Once the bot is loaded, learn its workspace and app (requests wait for it if need be)."""
+    while not await loaded.wait(3600):
+        pass
+    assert loaded.app is not None
+    await _edge(loaded.app).identity.get()
+
+
+@contextlib.asynccontextmanager
+async def serve_http(app: AsyncApp | Loaded, services: Services | None = None, *, host: str, port: int,
                      limits: Limits | None = None) -> AsyncIterator[str]:
+    """``/slack/events`` and the probes on ``host:port``; ``app`` may be a :class:`Loaded` still loading."""
     limits = limits or Limits()
+    loaded = app if isinstance(app, Loaded) else Loaded(app, services)
     _quiet_malformed_requests()
     connections = _Connections(limits)
-    runner = web.AppRunner(http_app(app, services, limits=limits, connections=connections), access_log=None,
+    runner = web.AppRunner(http_app(loaded, limits=limits, connections=connections), access_log=None,
                            handle_signals=False, lingering_time=1.0)
     await runner.setup()
     connections.protocol_factory = runner.server
     server = await asyncio.get_running_loop().create_server(connections, host, port, reuse_address=True)
-    edge = edge_of(app)
     # Learn the bot's workspace and app now, without holding up the start (requests wait for it if need be).
-    learning = asyncio.create_task(edge.identity.get()) if edge is not None else None
+    learning = asyncio.create_task(_learn_identity(loaded), name="learn the workspace")
     try:
         yield f"http://{host}:{port}"
     finally:
-        if learning is not None:
-            learning.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await learning
+        learning.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await learning
         server.close()
         await runner.cleanup()
 
@@ -338,9 +418,7 @@ def socket_mode_listener(app: AsyncApp) -> SocketListener:
     from slack_bolt.adapter.socket_mode.internals import build_headers
     from slack_sdk.socket_mode.response import SocketModeResponse
 
-    edge = edge_of(app)
-    if edge is None:
-        raise ValueError("serving needs the app bot.app.build_app makes, with the edge in front of it")
+    edge = _edge(app)
 
     async def handle(client: Any, request: Any) -> None:
         started = time.time()
@@ -362,42 +440,63 @@ class SocketServing:
     connected: Connected
 
 
+class SocketLink:
+    """The Socket Mode connection of a loaded bot (slack_sdk's client, through Bolt's adapter: it reconnects by
+    itself when Slack asks it to or the socket drops). The socket counts as connected while the client's own
+    ``is_connected()`` says so: a session that is open, not closed by either side, and whose pings Slack
+    answers."""
+
+    def __init__(self) -> None:
+        self._handler: Any = None
+        self._connecting: asyncio.Task[None] | None = None
+
+    async def connected(self) -> bool:
+        return self._handler is not None and bool(await self._handler.client.is_connected())
+
+    def start(self, app: AsyncApp, app_token: str, ping_interval: float = SOCKET_PING_SECONDS) -> None:
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        self._handler = AsyncSocketModeHandler(app, app_token, ping_interval=ping_interval)
+        # Bolt's own listener would dispatch payloads unchecked: every envelope goes through the edge instead.
+        self._handler.client.socket_mode_request_listeners[:] = [socket_mode_listener(app)]
+        self._connecting = asyncio.create_task(_connect(self._handler, app), name="socket mode connect")
+
+    async def close(self) -> None:
+        if self._handler is not None:
+            await self._handler.close_async()  # no new requests from here on
+        if self._connecting is not None:
+            self._connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connecting
+
+
+@contextlib.asynccontextmanager
+async def serve_health(target: Services | Loaded, *, host: str, port: int,
+                       socket_connected: Connected | None = None) -> AsyncIterator[str]:
+    """``/healthz``, ``/readyz`` and ``/metrics`` alone on ``host:port`` (Socket Mode's HEALTH_PORT)."""
+    health = web.Application()
+    health.add_routes(probe_routes(target, socket_connected))
+    async with _serve(health, host, port) as url:
+        yield url
+
+
 @contextlib.asynccontextmanager
 async def serve_socket(app: AsyncApp, services: Services, app_token: str, *, host: str, health_port: int,
                        ping_interval: float = SOCKET_PING_SECONDS) -> AsyncIterator[SocketServing]:
     """Serve ``/healthz``, ``/readyz`` and ``/metrics`` on ``host:health_port`` and connect to Slack in Socket Mode
-    (slack_sdk's client, through Bolt's adapter: it reconnects by itself when Slack asks it to or the socket
-    drops). The socket counts as connected while the client's own ``is_connected()`` says so: a session that is
-    open, not closed by either side, and whose pings Slack answers."""
-    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-    handler = AsyncSocketModeHandler(app, app_token, ping_interval=ping_interval)
-    # Bolt's own listener would dispatch payloads unchecked: every envelope goes through the edge instead.
-    handler.client.socket_mode_request_listeners[:] = [socket_mode_listener(app)]
-    client: Any = handler.client
-
-    async def connected() -> bool:
-        return bool(await client.is_connected())
-
-    health = web.Application()
-    health.add_routes(probe_routes(services, connected))
-    runner = web.AppRunner(health, access_log=None, handle_signals=False)
-    connecting: asyncio.Task[None] | None = None
-    try:
-        await runner.setup()
-        await web.TCPSite(runner, host, health_port, reuse_address=True).start()  # e.g. the port is taken: no socket
-        connecting = asyncio.create_task(_connect(handler, app), name="socket mode connect")
-        yield SocketServing(f"http://{host}:{health_port}", connected)
-    finally:
-        await handler.close_async()  # type: ignore[no-untyped-call]  # no new requests from here on
-        if connecting is not None:
-            connecting.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await connecting
-        await runner.cleanup()
+    (a taken port stops it before any socket is opened)."""
+    link = SocketLink()
+    async with serve_health(services, host=host, port=health_port, socket_connected=link.connected) as url:
+        try:
+            link.start(app, app_token, ping_interval)
+            yield SocketServing(url, link.connected)
+        finally:
+            await link.close()  # before the health server stops
 
 
 async def _connect(handler: Any, app: AsyncApp) -> None:
+    from handlers.middleware.edge import edge_of
+
     edge = edge_of(app)
     if edge is not None:  # the workspace and app the edge admits (requests wait for it if this fails)
         await edge.identity.get()

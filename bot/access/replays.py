@@ -19,18 +19,21 @@ an insert), so the table holds about ten minutes of traffic.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import hashlib
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import TextClause, bindparam, delete, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.store.base import UTCDateTime
 from bot.store.engine import Store
-from bot.store.inserts import insert
 from bot.store.tables import SeenRequest
 
 log = logging.getLogger("commops.replays")
@@ -38,12 +41,35 @@ log = logging.getLogger("commops.replays")
 WINDOW = timedelta(minutes=5)  # how far a request's timestamp may be from the clock and still verify
 KEEP = 2 * WINDOW + timedelta(minutes=1)
 PRUNE_EVERY = timedelta(minutes=1)
-BATCH = 200  # fingerprints written in one statement at most (3 values each: well inside SQLite's 32,766)
+BATCH = 128  # fingerprints written in one transaction at most (at 3 values each, a statement stays well inside
+# SQLite's 32,766)
 MAX_HERE = 200_000  # requests a process remembers itself (over 5 a second for KEEP), the oldest forgotten first
 
 
 class StoreUnavailable(RuntimeError):
     """The store did not answer, so whether a request was seen before is not known."""
+
+
+def _chunks(items: list[_Pending]) -> list[list[_Pending]]:
+    """``items`` in pieces whose sizes are powers of two (300: 256, 32, 8, 4), so that a dozen statements serve
+    every batch size, and the database driver's cache of prepared statements stays small."""
+    pieces, start = [], 0
+    for bit in reversed(range(len(items).bit_length())):
+        if len(items) & (1 << bit):
+            pieces.append(items[start:start + (1 << bit)])
+            start += 1 << bit
+    return pieces
+
+
+@functools.lru_cache(maxsize=16)
+def _insert_statement(count: int) -> TextClause:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING for ``count`` requests (a power of two), as SQL text made once per
+    size: SQLAlchemy compiles its own ON CONFLICT statements again on every execution for SQLite. It reads the same
+    on PostgreSQL."""
+    rows = ", ".join(f"(:f{index}, :s{index}, :a{index})" for index in range(count))
+    statement = text(f"INSERT INTO seen_requests (fingerprint, seen_at, attempt_id) VALUES {rows} "
+                     "ON CONFLICT (fingerprint) DO NOTHING RETURNING fingerprint")
+    return statement.bindparams(*(bindparam(f"s{index}", type_=UTCDateTime()) for index in range(count)))
 
 
 def fingerprint(timestamp: str, signature: str) -> str:
@@ -81,6 +107,7 @@ class SeenRequests:
         self._queue: list[_Pending] = []  # waiting for the next write
         self._writer: asyncio.Task[None] | None = None
 
+
     def seen_here(self, digest: str, attempt_id: str | None) -> Sighting | None:
         """This process's own memory, at once: the earlier sighting of ``digest`` here, else None (and it is
         remembered from now on, under ``attempt_id``). One first received by another replica is known only to
@@ -109,11 +136,17 @@ class SeenRequests:
         Requests that arrive while a write is under way are recorded together in the next one (one transaction,
         one commit for all of them), so under load the guard adds few writes to a store that commits one at a
         time (SQLite); alone, a request is written at once."""
+        return await self.sighting(digest, attempt_id)
+
+    def sighting(self, digest: str, attempt_id: str | None) -> asyncio.Future[Sighting | None]:
+        """:meth:`first_sighting` as a future: the request is queued for the next write now, and nothing else is
+        kept for it (no task) while it waits."""
         future: asyncio.Future[Sighting | None] = asyncio.get_running_loop().create_future()
         self._queue.append(_Pending(digest, attempt_id, self._clock(), future))
         if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_queued(), name="seen requests")
-        return await future
+            self._writer = asyncio.create_task(self._write_queued(), name="seen requests",
+                                               context=contextvars.Context())
+        return future
 
     async def _write_queued(self) -> None:
         while self._queue:
@@ -136,17 +169,20 @@ class SeenRequests:
         firsts: dict[str, _Pending] = {}
         for item in batch:
             firsts.setdefault(item.digest, item)
-        statement = insert(self._store, SeenRequest).values([
-            {"fingerprint": item.digest, "seen_at": item.at, "attempt_id": item.attempt_id} for item in firsts.values()
-        ]).on_conflict_do_nothing(index_elements=["fingerprint"]).returning(SeenRequest.fingerprint)
         before: dict[str, Sighting] = {}
+        inserted: set[str] = set()
         async with self._store.session() as session, session.begin():
-            inserted = set((await session.execute(statement)).scalars().all())
+            for chunk in _chunks(list(firsts.values())):
+                values: dict[str, Any] = {}
+                for index, item in enumerate(chunk):
+                    values[f"f{index}"], values[f"s{index}"], values[f"a{index}"] = (item.digest, item.at,
+                                                                                     item.attempt_id)
+                inserted.update((await session.execute(_insert_statement(len(chunk)), values)).scalars().all())
             there = [digest for digest in firsts if digest not in inserted]
             if there:
                 query = select(SeenRequest.fingerprint, SeenRequest.seen_at, SeenRequest.attempt_id)
-                rows = (await session.execute(query.where(SeenRequest.fingerprint.in_(there)))).all()
-                before = {row.fingerprint: Sighting(row.seen_at, row.attempt_id) for row in rows}
+                found = (await session.execute(query.where(SeenRequest.fingerprint.in_(there)))).all()
+                before = {row.fingerprint: Sighting(row.seen_at, row.attempt_id) for row in found}
 
         def earlier(item: _Pending) -> Sighting | None:
             first = firsts[item.digest]

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
-from bot.vendors.capillary.models import CustomerInteractions
+from bot.vendors.capillary.models import ChannelMessage, CustomerInteractions
 
 SHOWN = 20  # items with their own Resend button in the digest; the rest go into the thread
 SENT_DATE_FORMAT = "%d-%m-%Y %H:%M:%S"
@@ -71,22 +71,30 @@ class Candidate:
 def undelivered(found: CustomerInteractions, customer: str, *, statuses: dict[str, str], zone: tzinfo,
                 now: datetime, lookback: timedelta) -> list[Candidate]:
     """The customer's messages whose status counts as undelivered and that were sent within ``lookback``."""
+    messages = [ChannelMessage(channel.name, message) for channel in found.interaction
+                for message in channel.message_list]
+    return undelivered_messages(messages, customer, statuses=statuses, zone=zone, now=now, lookback=lookback)
+
+
+def undelivered_messages(messages: Iterable[ChannelMessage], customer: str, *, statuses: dict[str, str],
+                         zone: tzinfo, now: datetime, lookback: timedelta) -> list[Candidate]:
+    """As :func:`undelivered`, from messages each with its channel's name (what the watch-list poll reads)."""
     since = now - lookback
     result: list[Candidate] = []
-    for channel in found.interaction:
-        for message in channel.message_list:
-            status = statuses.get(normalise_status(message.status))
-            if status is None or message.sent_date is None:
-                continue
-            sent_at = parse_sent_date(message.sent_date, zone)
-            if sent_at is None:
-                log.warning("message %s of %s is %s but its sentDate %r is unreadable: not alerted", message.id,
-                            customer, status, message.sent_date[:40])
-                continue
-            if not since <= sent_at <= now + FUTURE_SLACK:
-                continue
-            result.append(Candidate(message.id, channel.name.lower(), message.receiver or "", status, sent_at,
-                                    "watchlist", customer))
+    for found in messages:
+        message = found.message
+        status = statuses.get(normalise_status(message.status))
+        if status is None or message.sent_date is None:
+            continue
+        sent_at = parse_sent_date(message.sent_date, zone)
+        if sent_at is None:
+            log.warning("message %s of %s is %s but its sentDate %r is unreadable: not alerted", message.id,
+                        customer, status, message.sent_date[:40])
+            continue
+        if not since <= sent_at <= now + FUTURE_SLACK:
+            continue
+        result.append(Candidate(message.id, found.channel.lower(), message.receiver or "", status, sent_at,
+                                "watchlist", customer))
     return result
 
 

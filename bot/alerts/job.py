@@ -21,6 +21,7 @@ incarnation, holds the alerts up for one lease time at most, whatever ALERT_INTE
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -30,12 +31,10 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
-from bot.alerts.domain import Candidate, Digest, undelivered, undelivered_statuses
+from bot.alerts.domain import Candidate, Digest, normalise_status, undelivered_messages, undelivered_statuses
 from bot.alerts.outbox import Outbox
 from bot.alerts.posting import DigestPoster, PostRefused
-from bot.alerts.watchlist import Customer, Watchlist, load_watchlist
+from bot.alerts.watchlist import Customer, CustomerList, Customers, WatchlistFile
 from bot.observability.metrics import observe_alert_cycle
 from bot.settings import Settings, SettingsError
 from bot.store.engine import Store
@@ -43,10 +42,12 @@ from bot.store.leases import Heartbeat, Lease, holder_id
 from bot.vendors.capillary import CapillaryClient
 from bot.vendors.capillary.errors import CUSTOMER_NOT_FOUND
 from bot.vendors.errors import NotFound, VendorError
+from bot.work import Lane, Turns
 
 log = logging.getLogger("commops.alerts")
 
 CONCURRENCY = 16  # lookups in flight; the rate limiter, not this, sets the pace
+ENQUEUE_BATCH = 500  # undelivered messages queued in the outbox at a time, as the poll goes
 POST_INTERVAL = 1.0  # seconds between posts to one channel
 STOP_GRACE = 2.0  # seconds a run in progress may take to finish at shutdown (cancelling it loses nothing)
 LEASE = "alerts"  # the lease a run holds (bot/store/leases.py): one replica runs the job at a time
@@ -57,10 +58,15 @@ LEASE_LOST = "another replica took the alert lease over"
 
 @dataclass
 class PollResult:
-    candidates: list[Candidate] = field(default_factory=list)
-    found: list[str] = field(default_factory=list)
+    """What a poll found, in memory that does not grow with the watch-list: customers are counted; only those newly
+    found missing, and known missing ones that Capillary knows again, are named. What is undelivered went into the
+    outbox as the poll went (``new``: how many for the first time)."""
+
+    polled: int = 0
+    failed: int = 0
+    new: int = 0
     missing: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
+    found_again: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -91,12 +97,13 @@ class AlertJob:
         store: Store,
         poster: DigestPoster,
         channel: str,
-        watchlist: Sequence[Customer],
+        watchlist: Sequence[Customer] | Customers,
         statuses: Sequence[str],
         zone: Any,
         lookback: timedelta,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         concurrency: int = CONCURRENCY,
+        turns: Turns | None = None,
         post_interval: float = POST_INTERVAL,
         on_posted: Callable[[], Any] | None = None,
         lease_ttl: timedelta = LEASE_TTL,
@@ -113,12 +120,13 @@ class AlertJob:
         self._capillary = capillary
         self._poster = poster
         self.channel = channel
-        self.watchlist = tuple(watchlist)
+        self.watchlist: Customers = CustomerList(watchlist) if isinstance(watchlist, Sequence) else watchlist
         self._statuses = undelivered_statuses(statuses)
         self._zone = zone
         self._lookback = lookback
         self.clock = clock
         self._concurrency = concurrency
+        self._turns = turns
         self._post_interval = post_interval
         self._last_post = float("-inf")
         self.on_posted = on_posted  # the shell redraws when a digest lands
@@ -126,36 +134,70 @@ class AlertJob:
     # Polling --------------------------------------------------------------------------------------------------
 
     async def poll(self, now: datetime, keep: Callable[[], bool] | None = None) -> PollResult:
-        """Poll the watch-list; ``keep`` is asked before each lookup and stops the poll when it answers False."""
+        """Poll the watch-list, queueing what is undelivered as it goes; ``keep`` is asked before each lookup and
+        stops the poll when it answers False. The customers are streamed to a fixed number of workers."""
         result = PollResult()
-        pending = iter(self.watchlist)  # shared by the workers: each takes the next customer when it is free
+        known_missing = await self.outbox.missing_known()
+        found: list[Candidate] = []
+        customers: asyncio.Queue[Customer | None] = asyncio.Queue(maxsize=2 * self._concurrency)
+
+        async def feed() -> None:
+            async for customer in self.watchlist.stream():
+                await customers.put(customer)
+            for _ in range(self._concurrency):
+                await customers.put(None)  # each worker's last
 
         async def worker() -> None:
-            for customer in pending:
-                if keep is not None and not keep():
-                    return
-                await self._poll_one(customer, now, result)
+            stopped = False
+            while (customer := await customers.get()) is not None:
+                if stopped or (keep is not None and not keep()):
+                    stopped = True  # drain the queue so the feeder ends
+                    continue
+                result.polled += 1
+                found.extend(await self._poll_one(customer, now, result, known_missing))
+                if len(found) >= ENQUEUE_BATCH:
+                    batch, found[:] = list(found), []
+                    result.new += await self.outbox.enqueue(batch, now)
 
-        await asyncio.gather(*(worker() for _ in range(min(self._concurrency, len(self.watchlist)))))
+        tasks = [asyncio.create_task(feed()), *(asyncio.create_task(worker()) for _ in range(self._concurrency))]
+        try:
+            await asyncio.gather(*tasks)
+        finally:  # a failure (or a cancelled run) stops them all
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if found:
+            result.new += await self.outbox.enqueue(found, now)
         return result
 
-    async def _poll_one(self, customer: Customer, now: datetime, result: PollResult) -> None:
+    async def _poll_one(self, customer: Customer, now: datetime, result: PollResult,
+                        known_missing: frozenset[str]) -> list[Candidate]:
         key = str(customer)
         try:
-            found = await self._capillary.customer_interactions(customer.name, customer.value)
+            async with self._turn():
+                found = await self._capillary.customer_messages(customer.name, customer.value, keep=self._counts)
         except NotFound as error:
             if error.code == CUSTOMER_NOT_FOUND:
                 result.missing.append(key)
             else:
-                result.failed.append(key)
-            return
+                result.failed += 1
+            return []
         except VendorError as error:
             log.warning("alerts: could not check %s (%s); it is checked again next run", key, error.kind)
-            result.failed.append(key)
-            return
-        result.found.append(key)
-        result.candidates.extend(undelivered(found, key, statuses=self._statuses, zone=self._zone, now=now,
-                                             lookback=self._lookback))
+            result.failed += 1
+            return []
+        if key in known_missing:
+            result.found_again.append(key)
+        return undelivered_messages(found, key, statuses=self._statuses, zone=self._zone, now=now,
+                                    lookback=self._lookback)
+
+    def _counts(self, status: str) -> bool:
+        """Whether a message with this status is undelivered (only those are read in full)."""
+        return normalise_status(status) in self._statuses
+
+    def _turn(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """A background turn of the bot's vendor workers (people's calls go first), when the job has them."""
+        return self._turns.turn(Lane.BACKGROUND) if self._turns is not None else contextlib.nullcontext()
 
     # One run --------------------------------------------------------------------------------------------------
 
@@ -217,12 +259,11 @@ class AlertJob:
         now = self.clock()
         heartbeat = self.heartbeat
         polled = await self.poll(now, None if heartbeat is None else lambda: heartbeat.held)
-        report = CycleReport(customers=len(self.watchlist), failed=len(polled.failed), missing=len(polled.missing))
-        known_missing = await self.outbox.missing_known()
-        await self.outbox.forget_missing([key for key in polled.found if key in known_missing])
+        report = CycleReport(customers=polled.polled, failed=polled.failed, missing=len(polled.missing),
+                             new=polled.new)
+        await self.outbox.forget_missing(polled.found_again)
         await self.outbox.remember_missing(polled.missing, now)
-        report.new = await self.outbox.enqueue(polled.candidates, now)
-        await self.post_pending(report, unchecked=len(polled.failed))
+        await self.post_pending(report, unchecked=polled.failed)
         log.info("alerts: %s", report.summary())
         return report
 
@@ -303,6 +344,8 @@ class AlertScheduler:
     def __init__(self, job: AlertJob, interval: float) -> None:
         self.job = job
         self._interval = interval
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler  # loaded only when alerts are on
+
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._running: set[asyncio.Task[Any]] = set()
 
@@ -360,17 +403,20 @@ def _quiet_skips(record: logging.LogRecord) -> bool:
     return "maximum number of running instances" not in record.getMessage()
 
 
-def load_job_watchlist(settings: Settings) -> Watchlist:
-    """Read ALERT_WATCHLIST once at start and report its bad lines there, once."""
+def load_job_watchlist(settings: Settings) -> Customers:
+    """ALERT_WATCHLIST, checked once at start (its bad lines reported there, once); the job reads it on every run."""
+    if settings.alert_watchlist is None:
+        return CustomerList(())
+    watchlist = WatchlistFile(settings.alert_watchlist)
     try:
-        watchlist = load_watchlist(settings.alert_watchlist)
+        problems = watchlist.check()
     except (OSError, UnicodeDecodeError) as error:
         raise SettingsError(f"ALERT_WATCHLIST cannot be read: {settings.alert_watchlist} "
                             f"({getattr(error, 'strerror', None) or type(error).__name__})") from None
-    for problem in watchlist.problems[:50]:
+    for problem in problems[:50]:
         log.warning("ALERT_WATCHLIST %s %s: skipped", settings.alert_watchlist, problem)
-    if len(watchlist.problems) > 50:
-        log.warning("ALERT_WATCHLIST: %d more bad lines skipped", len(watchlist.problems) - 50)
+    if len(problems) > 50:
+        log.warning("ALERT_WATCHLIST: %d more bad lines skipped", len(problems) - 50)
     return watchlist
 
 
@@ -381,11 +427,11 @@ def build_alert_job(settings: Settings, *, capillary: CapillaryClient, store: St
         log.info("alerts are off: ALERT_CHANNEL is not set")
         return None
     watchlist = load_job_watchlist(settings)
-    if not watchlist.customers:
+    if not len(watchlist):
         log.warning("alerts: the watch-list is empty (ALERT_WATCHLIST %s); only imported alerts are posted",
                     settings.alert_watchlist or "is not set")
     return AlertJob(
         capillary=capillary, store=store, poster=poster, channel=settings.alert_channel,
-        watchlist=watchlist.customers, statuses=settings.alert_statuses, zone=settings.tz,
+        watchlist=watchlist, statuses=settings.alert_statuses, zone=settings.tz,
         lookback=timedelta(hours=settings.alert_lookback_hours), clock=clock, **kwargs,
     )

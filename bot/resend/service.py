@@ -20,18 +20,20 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import case, or_, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.actor import Actor
-from bot.audit.log import AuditLog, AuditOutcome, note, write_rows
+from bot.audit.log import AuditLog, AuditOutcome, audit_rows, note, write_rows
 from bot.errors import UsageError
+from bot.resend.claims import GUARD_WINDOW as GUARD_WINDOW  # the guard's windows, as they were named here
+from bot.resend.claims import claim_parameters, claim_statement
 from bot.store.engine import Store
-from bot.store.inserts import insert
 from bot.store.tables import ResendClaim
+from bot.store.writes import Rows
 from bot.vendors.capillary import CapillaryClient, ResendResult
 from bot.vendors.errors import VendorError
 from bot.work import Lane, Ticket, Turns
@@ -39,10 +41,6 @@ from bot.work import Lane, Ticket, Turns
 log = logging.getLogger("commops.resend")
 
 MAX_IDS = 50
-GUARD_WINDOW = timedelta(minutes=10)
-# A claim left "pending" by a crash can be overridden after this: longer than any call can be in flight
-# (the longest CAPILLARY_TIMEOUT_SECONDS plus the longest rate-limit back-off).
-STALE_PENDING = timedelta(minutes=10)
 _LONG_MAX = 2**63 - 1
 _SEPARATORS = re.compile(r"[\s,;]+")
 _DIGITS = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() accepts "²", which int() refuses
@@ -251,29 +249,9 @@ class ResendService:
         audit row is written here, in the same transaction)."""
         if not ids:
             return {}
-        values = [{
-            "message_id": message_id, "state": "pending", "user_id": actor.user_id, "user_name": actor.user_name,
-            "claimed_at": now, "org_id": None, "resent_id": None, "attempts": 1, "detail": None,
-        } for message_id in ids]
-        cutoff = now - GUARD_WINDOW
-        stale = ResendClaim.claimed_at < now - STALE_PENDING
-        if final_once_resent:
-            takeover = [ResendClaim.state == "failed", (ResendClaim.state == "pending") & stale]
-        else:
-            takeover = [ResendClaim.claimed_at < cutoff, ResendClaim.state == "failed"]
-        if overriding:
-            # Only the version the person saw is overridden; never two resends of one id in flight, but a claim
-            # left pending by a crash is fair game after a while.
-            seen = case(dict(overriding), value=ResendClaim.message_id, else_=-1)
-            takeover.append((ResendClaim.attempts == seen) & ((ResendClaim.state != "pending") | stale))
-        changes: dict[str, Any] = {key: value for key, value in values[0].items()
-                                   if key not in ("message_id", "attempts")}
-        changes["attempts"] = ResendClaim.attempts + 1
-        statement = insert(self._store, ResendClaim).values(values).on_conflict_do_update(
-            index_elements=["message_id"], set_=changes, where=or_(*takeover)
-        ).returning(ResendClaim.message_id, ResendClaim.attempts)
-        claims: dict[int, int | PriorResend] = {
-            int(message_id): int(attempts) for message_id, attempts in (await session.execute(statement)).all()}
+        statement = claim_statement(len(ids), final_once_resent=final_once_resent, overriding=len(overriding))
+        answered = await session.execute(statement, claim_parameters(ids, actor, now, overriding))
+        claims: dict[int, int | PriorResend] = {int(message_id): int(attempts) for message_id, attempts in answered}
         blocked = [message_id for message_id in ids if message_id not in claims]
         if not blocked:
             return claims
@@ -295,17 +273,20 @@ class ResendService:
                       org_id: int | None = None, resent_id: int | None = None, detail: str | None = None) -> None:
         """Record the outcome on our own claim only (a later claim may have taken over a stale one), and its audit
         row, in one transaction. A store that refuses leaves the audit row in the log (AuditLog.lost)."""
-        settle = update(ResendClaim).where(ResendClaim.message_id == message_id, ResendClaim.attempts == version) \
-            .values(state=state, org_id=org_id, resent_id=resent_id, detail=detail)
-
-        async def write(session: AsyncSession) -> None:
-            await session.execute(settle)
-            await write_rows(session, [row])
-
+        settled = {"b_message_id": message_id, "b_version": version, "b_state": state, "b_org_id": org_id,
+                   "b_resent_id": resent_id, "b_detail": detail}
         try:
-            await self._store.write(write)
+            await self._store.write_rows(Rows(_SETTLE, [settled]), audit_rows([row]))
         except Exception as failure:
             AuditLog.lost(row, failure)
+
+
+_CLAIMS = cast(Table, ResendClaim.__table__)
+# One statement object for every settle, so the store's group writer sends a group's settles in one executemany.
+_SETTLE = update(_CLAIMS).where(
+    _CLAIMS.c.message_id == bindparam("b_message_id"), _CLAIMS.c.attempts == bindparam("b_version"),
+).values(state=bindparam("b_state"), org_id=bindparam("b_org_id"), resent_id=bindparam("b_resent_id"),
+         detail=bindparam("b_detail"))
 
 
 def _arguments(message_id: int, overriding: Mapping[int, int]) -> dict[str, Any]:

@@ -39,7 +39,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import ColumnElement, delete, select
 
 from bot.access.replays import KEEP as SEEN_REQUESTS_KEEP
-from bot.resend.service import GUARD_WINDOW, STALE_PENDING
+from bot.resend.claims import GUARD_WINDOW, STALE_PENDING
 from bot.settings import Settings
 from bot.store.engine import Store
 from bot.store.leases import Heartbeat, Lease, holder_id

@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from bot.store.writes import GroupWriter
+from bot.store.writes import GroupWriter, Rows
 
 T = TypeVar("T")
 
@@ -73,6 +73,11 @@ class Store:
         """Run ``operation(session)`` in a transaction, committed together with the writes that arrive meanwhile;
         its result, or its exception. It runs even if the caller stops waiting (see bot/store/writes.py)."""
         return await self._writer.submit(operation)
+
+    async def write_rows(self, *rows: Rows) -> None:
+        """Execute the rows in one transaction, merged with the same statements' rows of the writes committed
+        with them (bot/store/writes.py)."""
+        await self._writer.submit_rows(*rows)
 
     @contextlib.asynccontextmanager
     async def probe(self) -> AsyncIterator[AsyncConnection]:

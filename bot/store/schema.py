@@ -16,20 +16,20 @@ from __future__ import annotations
 
 import enum
 import functools
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 from sqlalchemy import Connection, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from bot.store.engine import Store, use_wal
+
+if TYPE_CHECKING:  # Alembic itself is loaded when a schema is looked at (not by merely importing this module)
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # pg_advisory_xact_lock's key: any fixed number, the same in every replica ("commops" in ASCII).
@@ -103,6 +103,8 @@ class Upgrade:
 
 
 def _config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
@@ -110,6 +112,8 @@ def _config() -> Config:
 
 @functools.cache
 def _scripts() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(_config())
 
 
@@ -120,6 +124,9 @@ def head() -> str:
 
 
 def _state(connection: Connection) -> SchemaState:
+    from alembic.runtime.migration import MigrationContext
+    from alembic.util import CommandError
+
     code_head = head()
     tables = set(inspect(connection).get_table_names()) - {VERSION_TABLE}
     revisions = MigrationContext.configure(connection).get_current_heads()
@@ -235,6 +242,8 @@ async def _lock(connection: AsyncConnection) -> None:
 
 
 def _alembic_upgrade(connection: Connection) -> None:
+    from alembic import command
+
     config = _config()
     config.attributes["connection"] = connection  # env.py migrates on it, inside our transaction
     command.upgrade(config, "head")
@@ -242,7 +251,12 @@ def _alembic_upgrade(connection: Connection) -> None:
 
 async def prepare(store: Store, *, auto_upgrade: bool) -> Upgrade | None:
     """At start (``commops run``, shell, alerts): upgrade when ``auto_upgrade`` (DB_AUTO_UPGRADE), else refuse a
-    database that is not current. Raises :class:`SchemaError` with the one line to show."""
+    database that is not current. Raises :class:`SchemaError` with the one line to show.
+
+    A database already at the head revision (every start but the first after an upgrade) is recognised with one
+    query, without loading Alembic."""
+    if await _at_head(store):
+        return None
     if auto_upgrade:
         return await upgrade(store)
     state = await inspect_schema(store)
@@ -250,6 +264,44 @@ async def prepare(store: Store, *, auto_upgrade: bool) -> Upgrade | None:
         raise SchemaError(f"the database is {state.describe()} (DB_AUTO_UPGRADE is false, so commops does not "
                           "upgrade it at start)")
     return None
+
+
+_REVISION = re.compile(r"""^revision\s*(?::[^=]*)?=\s*["']([^"']+)["']""", re.MULTILINE)
+_DOWN = re.compile(r"^down_revision\s*(?::[^=]*)?=\s*(.+)$", re.MULTILINE)
+
+
+def quick_head() -> str | None:
+    """The head revision read straight from the revision files (``revision = "…"``, ``down_revision = …``), without
+    Alembic; None when they do not make one plain line of revisions (Alembic then decides)."""
+    return _head_of(MIGRATIONS)
+
+
+@functools.cache
+def _head_of(migrations: Path) -> str | None:
+    revisions: set[str] = set()
+    replaced: set[str] = set()
+    for path in (migrations / "versions").glob("*.py"):
+        text_ = path.read_text(encoding="utf-8")
+        found = _REVISION.search(text_)
+        down = _DOWN.search(text_)
+        if found is None or down is None:
+            return None
+        revisions.add(found.group(1))
+        replaced.update(re.findall(r"""["']([^"']+)["']""", down.group(1)))
+    heads = revisions - replaced
+    return heads.pop() if len(heads) == 1 else None
+
+
+async def _at_head(store: Store) -> bool:
+    wanted = quick_head()
+    if wanted is None or store.in_memory:
+        return False
+    try:
+        async with store.probe() as connection:
+            found = (await connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}"))).scalars().all()
+    except Exception:  # no such table yet, or anything else: the full look decides
+        return False
+    return list(found) == [wanted]
 
 
 async def schema_current(store: Store) -> bool:

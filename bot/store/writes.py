@@ -6,6 +6,9 @@ a time (SQLite, with an fsync per commit) does one commit for many writes, and a
 the transaction fails, its operations are run again one by one, each in a transaction of its own, so one bad
 write costs no other its row; each caller gets its own result or exception.
 
+A write may also be plain rows for prepared statements (:class:`Rows`, e.g. an outcome and its audit row): the rows of
+a group's writes for one statement go to the database in one ``executemany``, after the group's operations.
+
 An operation runs even when its caller stops waiting (a cancelled request, a shutdown): a write that was asked for
 is never dropped half-way. :meth:`GroupWriter.close` waits for the queue to empty.
 """
@@ -16,16 +19,29 @@ import asyncio
 import contextlib
 import contextvars
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from sqlalchemy import Executable
 from sqlalchemy.ext.asyncio import AsyncSession
 
 log = logging.getLogger("commops.store")
 
 T = TypeVar("T")
-Operation = Callable[[AsyncSession], Awaitable[Any]]
-BATCH = 256  # operations in one transaction at most
+BATCH = 256  # writes in one transaction at most
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Parameter sets for one statement (a Core statement on a table, with bound parameters), to be executed with
+    those of other writes for the same statement object."""
+
+    statement: Executable
+    rows: Sequence[Mapping[str, Any]]
+
+
+Operation = Callable[[AsyncSession], Awaitable[Any]] | tuple[Rows, ...]
 
 
 class GroupWriter:
@@ -35,7 +51,13 @@ class GroupWriter:
         self._task: asyncio.Task[None] | None = None
 
     async def submit(self, operation: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        return await self._submit(operation)  # type: ignore[no-any-return]
+
+    async def submit_rows(self, *rows: Rows) -> None:
+        await self._submit(rows)
+
+    async def _submit(self, operation: Operation) -> Any:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queue.append((operation, future))
         if self._task is None or self._task.done():
             # A context of its own: the drain's log lines belong to no request in particular.
@@ -66,8 +88,20 @@ class GroupWriter:
                 _settle(future, result=result)
 
     async def _together(self, batch: list[tuple[Operation, asyncio.Future[Any]]]) -> list[Any]:
+        results: list[Any] = []
+        merged: dict[int, tuple[Executable, list[Mapping[str, Any]]]] = {}
         async with self._session() as session, session.begin():
-            return [await operation(session) for operation, _future in batch]
+            for operation, _future in batch:
+                if isinstance(operation, tuple):
+                    for part in operation:
+                        merged.setdefault(id(part.statement), (part.statement, []))[1].extend(part.rows)
+                    results.append(None)
+                else:
+                    results.append(await operation(session))
+            for statement, rows in merged.values():
+                if rows:
+                    await session.execute(statement, rows)
+        return results
 
     async def close(self) -> None:
         """Wait for every queued write to be done."""

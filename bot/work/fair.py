@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import heapq
+import itertools
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 from bot.observability.context import current_request
 
@@ -26,8 +27,7 @@ class Lane(enum.IntEnum):
     BACKGROUND = 1
 
 
-@dataclass(frozen=True)
-class Claimant:
+class Claimant(NamedTuple):
     """Whom a vendor call is for: its lane, and the user (``""`` in the background lane)."""
 
     lane: Lane
@@ -62,10 +62,14 @@ def claiming(who: Claimant) -> Iterator[None]:
 class FairQueue(Generic[T]):
     """Items waiting per claimant. :meth:`pop` takes the next one fairly: from the first lane that has one, the
     claimant whose turn came longest ago (or never); ties go to whoever waited first. A turn taken without waiting
-    counts too (:meth:`served`)."""
+    counts too (:meth:`served`). Each lane is a heap of the claimants with something waiting, keyed by their last
+    turn, so taking one costs the same however many claimants wait."""
 
     def __init__(self, remember: int = 10_000) -> None:
-        self._lanes: dict[Lane, dict[str, deque[T]]] = {lane: {} for lane in Lane}
+        self._heaps: dict[Lane, list[tuple[int, int, Claimant]]] = {lane: [] for lane in Lane}
+        self._queues: dict[Claimant, deque[T]] = {}
+        self._entries: dict[Claimant, int] = {}  # each waiting claimant's live heap entry (older ones are stale)
+        self._sequence = itertools.count()
         self._count = 0
         self._turns = 0
         self._last: OrderedDict[Claimant, int] = OrderedDict()  # each claimant's latest turn, oldest first
@@ -75,22 +79,30 @@ class FairQueue(Generic[T]):
         return self._count
 
     def push(self, who: Claimant, item: T) -> None:
-        self._lanes[who.lane].setdefault(who.user, deque()).append(item)
+        queue = self._queues.get(who)
+        if queue is None:
+            queue = self._queues[who] = deque()
+            self._enter(who)
+        queue.append(item)
         self._count += 1
 
+    def _enter(self, who: Claimant) -> None:
+        entry = next(self._sequence)
+        self._entries[who] = entry
+        heapq.heappush(self._heaps[who.lane], (self._last.get(who, 0), entry, who))
+
     def remove(self, who: Claimant, item: T) -> bool:
-        users = self._lanes[who.lane]
-        queue = users.get(who.user)
+        queue = self._queues.get(who)
         if queue is None or item not in queue:
             return False
         queue.remove(item)
         self._count -= 1
         if not queue:
-            del users[who.user]
+            del self._queues[who], self._entries[who]  # its heap entry goes stale
         return True
 
     def waiting(self, who: Claimant) -> int:
-        queue = self._lanes[who.lane].get(who.user)
+        queue = self._queues.get(who)
         return len(queue) if queue is not None else 0
 
     def served(self, who: Claimant) -> None:
@@ -104,17 +116,30 @@ class FairQueue(Generic[T]):
     def pop(self, eligible: Callable[[Claimant], bool] = lambda _who: True) -> tuple[Claimant, T] | None:
         """The next item of a claimant ``eligible`` accepts, taken off the queue (its turn noted); None when there is
         none."""
-        for lane, users in self._lanes.items():
-            candidates = [Claimant(lane, user) for user in users]
-            chosen = min((who for who in candidates if eligible(who)), key=lambda who: self._last.get(who, 0),
-                         default=None)
+        for heap in self._heaps.values():
+            skipped: list[tuple[int, int, Claimant]] = []
+            chosen: Claimant | None = None
+            while heap:
+                entry = heapq.heappop(heap)
+                who = entry[2]
+                if self._entries.get(who) != entry[1]:
+                    continue  # stale: it stopped waiting (and may have come back under a new entry)
+                if not eligible(who):
+                    skipped.append(entry)
+                    continue
+                chosen = who
+                break
+            for entry in skipped:
+                heapq.heappush(heap, entry)
             if chosen is None:
                 continue
-            queue = users[chosen.user]
+            queue = self._queues[chosen]
             item = queue.popleft()
             self._count -= 1
-            if not queue:
-                del users[chosen.user]
             self.served(chosen)
+            if queue:
+                self._enter(chosen)  # back in line, behind everyone served since
+            else:
+                del self._queues[chosen], self._entries[chosen]
             return chosen, item
         return None

@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
+from collections.abc import Awaitable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -38,6 +39,7 @@ from bot.audit.log import AuditLog, new_attempt_id
 from bot.background import BackgroundWork
 from bot.observability.context import RequestScope, enter_request
 from bot.observability.metrics import OTHER
+from handlers.middleware.chain import Chain, Next, Step
 from handlers.middleware.edge import admitted
 from handlers.middleware.payloads import (
     BlockActions,
@@ -245,13 +247,18 @@ def install(app: AsyncApp, *, access: AccessControl, audit: AuditLog, routes: Ro
             background: BackgroundWork | None = None) -> None:
     """Put the check in front of every listener of ``app``. Denials are audited after the ack, as
     ``background`` work (drained at shutdown, so no denial goes unrecorded)."""
-    access.use_directory(SlackUsergroups(app.client))
+    app.use(Chain([check(app.client, access=access, audit=audit, routes=routes, background=background)]))
+
+
+def check(client: AsyncWebClient, *, access: AccessControl, audit: AuditLog, routes: Routes,
+          background: BackgroundWork | None = None) -> Step:
+    """The check, as a step of the bot's middleware chain (handlers/middleware/chain.py)."""
+    access.use_directory(SlackUsergroups(client))
     follow_ups = background if background is not None else BackgroundWork()
 
-    async def authorize(
-        body: dict[str, Any], context: AsyncBoltContext, ack: AsyncAck, client: AsyncWebClient,
-        response: BoltResponse | None, next_: Callable[[], Awaitable[None]],
-    ) -> BoltResponse | None:
+    async def authorize(req: AsyncBoltRequest, response: BoltResponse, next_: Next) -> BoltResponse | None:
+        body, context = req.body, req.context
+        ack, client = context.ack, context.client
         payload = admitted(context)
         if payload is None:  # an app without the edge in front (unit tests): parse here, with the same models
             try:
@@ -269,7 +276,7 @@ def install(app: AsyncApp, *, access: AccessControl, audit: AuditLog, routes: Ro
 
     async def decide(
         payload: SlackPayload, context: AsyncBoltContext, ack: AsyncAck, client: AsyncWebClient,
-        response: BoltResponse | None, next_: Callable[[], Awaitable[None]], target: Target, scope: RequestScope,
+        response: BoltResponse, next_: Next, target: Target, scope: RequestScope,
     ) -> BoltResponse | None:
         channel = channel_of(payload, context)
         decision: Decision | None = None
@@ -300,7 +307,7 @@ def install(app: AsyncApp, *, access: AccessControl, audit: AuditLog, routes: Ro
                          name=f"denial of {target.label}")
         return await _answered(_deny(ack, target, payload, text), scope)
 
-    app.middleware(authorize)
+    return authorize
 
 
 async def _answered(acking: Awaitable[BoltResponse], scope: RequestScope) -> BoltResponse:

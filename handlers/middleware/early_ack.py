@@ -3,9 +3,9 @@
 Bolt's own way (``process_before_response=False``) checks for the ack every 10 ms, which puts up to 10 ms on
 every request. Here the app runs with ``process_before_response=True`` and every listener is registered through
 :class:`Listeners`, which wraps it: the wrapper starts the listener as a task and returns as soon as the listener
-acks (an event, not polling), so Bolt sends the ack right away while the work continues. A failure before the
-ack is re-raised to Bolt's error handler; one after it is logged and the user is told, since Bolt no longer
-watches the task.
+acks (one future, resolved by the ack, not polling), so Bolt sends the ack right away while the work continues.
+A failure before the ack is re-raised to Bolt's error handler; one after it is logged and the user is told, since
+Bolt no longer watches the task.
 
 A middleware may put a *gate* into the context (:data:`GATE_KEY`): a check that must pass before the listener does
 any work, but that Slack's answer need not wait for (the replay guard's store lookup). The listener's ``ack()``
@@ -20,12 +20,14 @@ private attributes.
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.kwargs_injection.async_args import AsyncArgs
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -56,30 +58,55 @@ class Stop(Exception):
 
 
 class _SignallingAck:
-    """Bolt's ack, plus an event the wrapper waits on; after answering Slack it passes the gate, if any."""
+    """Bolt's ack, which also resolves ``answered`` (what the wrapper waits on); after answering Slack it passes the
+    gate, if any."""
 
-    def __init__(self, ack: Any, gate: Gate | None = None) -> None:
+    def __init__(self, ack: Any, gate: Gate | None, answered: asyncio.Future[None]) -> None:
         self._ack = ack
         self._gate = gate
-        self.done = asyncio.Event()
+        self._answered = answered
+        self.done = False
 
     async def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        try:
-            answer = await self._ack(*args, **kwargs)
-        finally:
-            self.done.set()
         gate, self._gate = self._gate, None
+        answer = await self._answer(*args, **kwargs)
         if gate is not None:
             await gate()  # raises Stop when the work must not go on
         return answer
+
+    async def only(self, *args: Any, **kwargs: Any) -> Any:
+        """Answer Slack, and nothing more: the listener will do no work, so it need not pass the gate."""
+        self._gate = None
+        return await self._answer(*args, **kwargs)
+
+    async def _answer(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await self._ack(*args, **kwargs)
+        finally:
+            self.done = True
+            _resolve(self._answered)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._ack, name)
 
 
-def _arguments(listener: Listener, args: AsyncArgs, ack: _SignallingAck) -> dict[str, Any]:
-    """What ``listener`` names, from Bolt's arguments or (the actor, the attempt id) the request's context."""
-    wanted = inspect.signature(listener).parameters
+async def answer_only(ack: AsyncAck, **answer: Any) -> None:
+    """Answer Slack with ``answer`` when the listener will do nothing else (e.g. "busy"): the request's work does
+    not wait for the gate (the replay guard's store lookup goes on by itself), so the request is done at once."""
+    if isinstance(ack, _SignallingAck):
+        await ack.only(**answer)
+    else:
+        await ack(**answer)
+
+
+def _resolve(future: asyncio.Future[None], *_: object) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _arguments(listener: Listener, wanted: tuple[str, ...], args: AsyncArgs, ack: _SignallingAck) -> dict[str, Any]:
+    """What ``listener`` names (``wanted``), from Bolt's arguments or (the actor, the attempt id) the request's
+    context."""
     given: dict[str, Any] = {}
     for name in wanted:
         if name == "ack":
@@ -96,28 +123,53 @@ def _arguments(listener: Listener, args: AsyncArgs, ack: _SignallingAck) -> dict
 
 def ack_early(listener: Listener, background: BackgroundWork) -> Listener:
     name = getattr(listener, "__name__", "listener")
+    wanted = tuple(inspect.signature(listener).parameters)
 
     async def answer_at_ack(args: AsyncArgs) -> None:
-        signal = _SignallingAck(args.ack, args.context.get(GATE_KEY))
+        loop = asyncio.get_running_loop()
+        answered: asyncio.Future[None] = loop.create_future()  # by the ack, the listener's end, or the deadline
+        signal = _SignallingAck(args.ack, args.context.get(GATE_KEY), answered)
         scope = current_request()
         if scope is not None:
             scope.handed_off = True  # the request is counted when the work ends, not at the ack
-        task = background.spawn(_run(listener, _arguments(listener, args, signal), signal, args), name=name)
-        acked = asyncio.ensure_future(signal.done.wait())
-        await asyncio.wait({task, acked}, timeout=ACK_DEADLINE, return_when=asyncio.FIRST_COMPLETED)
-        if not acked.done():
-            acked.cancel()
+        task = background.spawn(_run(listener, _arguments(listener, wanted, args, signal), signal, _Notice.of(args)),
+                                name=name)
+        task.add_done_callback(functools.partial(_resolve, answered))
+        deadline = loop.call_later(ACK_DEADLINE, _resolve, answered)
+        try:
+            await answered
+        finally:
+            deadline.cancel()
         if scope is not None:
             scope.acked()  # Bolt sends the ack as this returns (or its error handler's, when the listener failed)
-        failed_before_ack = not signal.done.is_set()
-        if task.done() and not task.cancelled() and task.exception() is not None and failed_before_ack:
+        if task.done() and not task.cancelled() and task.exception() is not None and not signal.done:
             raise task.exception()  # type: ignore[misc]  # Bolt's error handler answers
 
     answer_at_ack.__name__ = answer_at_ack.__qualname__ = name
     return answer_at_ack
 
 
-async def _run(listener: Listener, kwargs: dict[str, Any], signal: _SignallingAck, args: AsyncArgs) -> None:
+@dataclass(frozen=True)
+class _Notice:
+    """What telling the person about a failure needs, taken from the request up front: the listener's task keeps
+    this, not all of Bolt's arguments (the request, its context, every utility), while it waits its turn."""
+
+    body: dict[str, Any]
+    client: AsyncWebClient
+    respond: Any
+    ack: Any
+    actor: Actor | None
+    attempt_id: str
+
+    @classmethod
+    def of(cls, args: AsyncArgs) -> _Notice:
+        body = args.body or {}
+        actor = args.context.get(ACTOR_KEY)
+        return cls(body, args.client, args.respond if body.get("response_url") else None, args.ack,
+                   actor if isinstance(actor, Actor) else None, str(args.context.get(ATTEMPT_KEY) or ""))
+
+
+async def _run(listener: Listener, kwargs: dict[str, Any], signal: _SignallingAck, notice: _Notice) -> None:
     failed = True
     try:
         await listener(**kwargs)
@@ -125,43 +177,41 @@ async def _run(listener: Listener, kwargs: dict[str, Any], signal: _SignallingAc
     except Stop as stop:  # a gate said no; it has logged why
         failed = False
         if stop.notice is not None:
-            await _tell_quietly(args, stop.notice)
+            await _tell_quietly(notice, stop.notice)
     except Exception:
-        if not signal.done.is_set():
+        if not signal.done:
             raise  # the wrapper re-raises it to Bolt (or, past the deadline, BackgroundWork logs it)
         log.exception("%s failed after acknowledging", getattr(listener, "__name__", "listener"))
-        await _tell_quietly(args, LATE_FAILURE)
+        await _tell_quietly(notice, LATE_FAILURE)
     finally:
         scope = current_request()  # the task copied the request's context when it was created
         if scope is not None:
             scope.finish(failed=failed)
 
 
-async def _tell_quietly(args: AsyncArgs, text: str) -> None:
+async def _tell_quietly(notice: _Notice, text: str) -> None:
     try:
-        await _tell(args, text)
+        await _tell(notice, text)
     except Exception:  # best effort; what happened is logged already
         log.warning("could not tell the user what happened to their request")
 
 
-async def _tell(args: AsyncArgs, text: str) -> None:
+async def _tell(notice: _Notice, text: str) -> None:
     """A submitted form (answered with a "Saving…" view) is replaced by the notice, so it is not left saying
     "Saving…" forever; anything else is told through the one reply path (response URL, post, DM)."""
-    body = args.body or {}
+    body = notice.body
     view = body.get("view")
     if body.get("type") == "view_submission" and isinstance(view, dict) and view.get("id"):
-        await args.client.views_update(view_id=view["id"], view={
+        await notice.client.views_update(view_id=view["id"], view={
             "type": "modal", "title": {"type": "plain_text", "text": "commops"},
             "close": {"type": "plain_text", "text": "Close"},
             "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
         })
         return
-    respond = args.respond if body.get("response_url") else None
-    actor = args.context.get(ACTOR_KEY)
-    if isinstance(actor, Actor):
-        await Call(actor, str(args.context.get(ATTEMPT_KEY) or ""), args.ack, respond, args.client).tell(text)
-    elif respond is not None:
-        await respond(response_type="ephemeral", replace_original=False, text=text)
+    if notice.actor is not None:
+        await Call(notice.actor, notice.attempt_id, notice.ack, notice.respond, notice.client).tell(text)
+    elif notice.respond is not None:
+        await notice.respond(response_type="ephemeral", replace_original=False, text=text)
 
 
 class Listeners:

@@ -29,10 +29,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
@@ -40,6 +40,7 @@ from bot.access.replays import Sighting, StoreUnavailable, fingerprint
 from bot.audit.log import AuditOutcome, new_attempt_id
 from bot.services import Services
 from handlers.middleware.authorize import ATTEMPT_KEY, OPEN, Routes, actor_of, channel_of, resolve
+from handlers.middleware.chain import Chain, Next, Step
 from handlers.middleware.early_ack import GATE_KEY, Stop
 from handlers.middleware.edge import admitted
 from handlers.middleware.payloads import parse
@@ -68,12 +69,16 @@ def _header(headers: Mapping[str, Sequence[str]], name: str) -> str | None:
 
 def install(app: AsyncApp, services: Services, routes: Routes) -> None:
     """Put the guard in front of every listener (install it before the access check)."""
+    app.use(Chain([guard(services, routes)]))
+
+
+def guard(services: Services, routes: Routes) -> Step:
+    """The guard, as a step of the bot's middleware chain (handlers/middleware/chain.py)."""
     seen, audit, background = services.seen_requests, services.audit, services.background
 
-    async def refuse_replays(
-        req: AsyncBoltRequest, body: dict[str, Any], context: AsyncBoltContext, ack: AsyncAck,
-        response: BoltResponse | None, next_: Callable[[], Awaitable[None]],
-    ) -> BoltResponse | None:
+    async def refuse_replays(req: AsyncBoltRequest, response: BoltResponse, next_: Next) -> BoltResponse | None:
+        body, context = req.body, req.context
+        ack = context.ack
         kind = kind_of(body)
         # Socket Mode envelopes carry no signature (the socket itself is authenticated): nothing to remember.
         signature, timestamp = _header(req.headers, SIGNATURE), _header(req.headers, TIMESTAMP)
@@ -82,10 +87,12 @@ def install(app: AsyncApp, services: Services, routes: Routes) -> None:
             return response
         payload = admitted(context) or parse(body)  # the edge admitted it; parsed here only without the edge
         digest, attempt_id = fingerprint(timestamp, signature), new_attempt_id()
+        # What a refusal would say, taken now: the check goes on in the background after the request is answered,
+        # and must not keep the whole request (its body, Bolt's context) alive until then.
+        target = resolve(payload, routes)
+        actor = actor_of(payload, context, channel_of(payload, context))
 
         async def refused(earlier: Sighting) -> None:
-            target = resolve(payload, routes)
-            actor = actor_of(payload, context, channel_of(payload, context))
             log.warning("refused a replay of %s as %s: first received %s (attempt %s)", target.label,
                         actor.user_id or "nobody", earlier.seen_at.isoformat(timespec="seconds"), earlier.attempt_id)
             await audit.record(
@@ -101,36 +108,37 @@ def install(app: AsyncApp, services: Services, routes: Routes) -> None:
                 return await ack(text=text, response_type="ephemeral")
             return await ack()
 
-        async def verdict() -> str:
-            """Whether another replica served it first: ``serve``, ``replay`` (refused, logged and audited) or
-            ``unknown`` (the store did not answer)."""
-            try:
-                first = await seen.first_sighting(digest, attempt_id)
-            except StoreUnavailable as error:
+        # Whether another replica served it first: the store's answer comes back on a future, so a request waits
+        # for it with nothing but that future (no task of its own) however long the store takes under load.
+        sighting = seen.sighting(digest, attempt_id)
+
+        def judged(done: asyncio.Future[Sighting | None]) -> None:
+            if done.cancelled():
+                return
+            error = done.exception()
+            if isinstance(error, StoreUnavailable):
                 log.error("a request was not served: the store does not answer, so a replay cannot be ruled out "
                           "(%s)", error)
-                return "unknown"
-            if first is None:
-                return "serve"
-            seen.learn(digest, first)
-            await refused(first)
-            return "replay"
+            elif error is None and (first := done.result()) is not None:
+                seen.learn(digest, first)
+                background.spawn(refused(first), name="audit of a replay")
 
-        checked = background.spawn(verdict(), name="replay check")
+        sighting.add_done_callback(judged)
 
         async def gate() -> None:
-            answer = await asyncio.shield(checked)
-            if answer == "replay":
+            try:
+                first = await asyncio.shield(sighting)
+            except StoreUnavailable:
+                raise Stop(UNCHECKED) from None
+            if first is not None:
                 raise Stop()  # a replay's sender needs no notice; the refusal is logged and audited
-            if answer == "unknown":
-                raise Stop(UNCHECKED)
 
         context[ATTEMPT_KEY] = attempt_id
         context[GATE_KEY] = gate  # the listener answers Slack at once, and works only once the store agrees
         await next_()
         return response
 
-    app.middleware(refuse_replays)
+    return refuse_replays
 
 
 def _first(earlier: Sighting) -> dict[str, Any]:

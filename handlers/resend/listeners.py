@@ -18,7 +18,7 @@ from bot.services import Services
 from bot.work import Busy
 from handlers.middleware.authorize import ANY, Routes
 from handlers.middleware.call import Call
-from handlers.middleware.early_ack import Listeners
+from handlers.middleware.early_ack import Listeners, answer_only
 from handlers.resend import shortcut
 from handlers.resend.blocks import (
     RESEND_ANYWAY,
@@ -97,7 +97,7 @@ def register(app: Listeners, services: Services) -> None:
             return
         ticket = services.budget.admit(actor.user_id, len(ids))
         if isinstance(ticket, Busy):  # nothing queued: the person hears it at once, in the ack
-            await ack(text=ticket.text())
+            await answer_only(ack, text=ticket.text())
             await services.audit.record_busy("resend", actor, ticket, arguments={"text": text}, attempt_id=attempt_id)
             return
         with ticket:

@@ -188,6 +188,11 @@ async def test_the_healthcheck_passes_against_the_running_bot_and_fails_once_it_
             await asyncio.sleep(0.1)
         else:
             raise AssertionError("the HEALTHCHECK never passed against the running bot")
+        # /healthz answers while the bot still loads (liveness); the store comes a moment later.
+        for _ in range(100):
+            if (tmp_path / "commops.db").exists():
+                break
+            await asyncio.sleep(0.1)
         assert (tmp_path / "commops.db").exists(), "the default SQLite file belongs in the working directory"
         process.send_signal(signal.SIGTERM)
         await asyncio.wait_for(process.communicate(), timeout=15)

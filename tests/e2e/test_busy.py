@@ -24,7 +24,7 @@ async def tight(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[Bot]:
 
 
 async def test_a_resend_over_the_users_bound_is_answered_busy_at_once_and_nothing_is_sent(tight: Bot) -> None:
-    tight.sandbox.state.latency_ms = 600  # the first resend stays in flight for a while
+    tight.sandbox.state.latency_ms = 300  # the first resend stays in flight for a while (the client waits 0.5 s)
     first = await tight.command("/resend", str(FIRST))
     assert "Resending message" in first.text
     second = await tight.command("/resend", str(SECOND))
@@ -41,10 +41,11 @@ async def test_a_resend_over_the_users_bound_is_answered_busy_at_once_and_nothin
     assert len(busy) == 1 and busy[0].user_id == ALICE[0] and busy[0].arguments["pending_yours"] == 1
     again = await tight.command("/resend", str(SECOND))  # hers is done: she may go on
     assert "Resending message" in again.text
+    await tight.settle()
 
 
 async def test_over_the_bots_bound_everyone_hears_busy(tight: Bot) -> None:
-    tight.sandbox.state.latency_ms = 600
+    tight.sandbox.state.latency_ms = 300
     tight.services.budget.per_user = 5  # the bot's bound (2) is reached first
     await asyncio.gather(tight.command("/resend", str(FIRST)), tight.command("/resend", str(THIRD), user=BOB))
     crowded = await tight.command("/resend", str(SECOND))

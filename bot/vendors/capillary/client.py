@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -28,11 +28,18 @@ from bot.vendors.capillary.loyalty import (
     TargetCommunication,
     UpsertAnswer,
 )
-from bot.vendors.capillary.models import CustomerInteractions, OAuthToken, ResendResult
+from bot.vendors.capillary.models import (
+    ChannelMessage,
+    InteractionMessage,
+    OAuthToken,
+    ResendResult,
+)
 from bot.vendors.errors import MAYBE_APPLIED, MalformedResponse, RateLimited, Unavailable, VendorError
 from bot.vendors.rate_limit import Ledger, RateLimiter
 
 log = logging.getLogger("commops.capillary")
+
+CONNECTIONS = 50  # calls in flight at most: the vendor workers of bot/work/turns.py (WORKERS)
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 COMMUNICATION = "Communication"
@@ -66,13 +73,9 @@ class CapillaryClient:
         oauth_secret: str | None = None,
         ledger: Ledger | None = None,
     ) -> None:
-        self._http = httpx.AsyncClient(
-            base_url=base_url,
-            timeout=httpx.Timeout(timeout),
-            transport=transport,
-            headers={"Accept": "application/json", "User-Agent": "commops"},
-            limits=httpx.Limits(max_connections=50, max_keepalive_connections=50),
-        )
+        self._http = retrying.VendorHttp(base_url=base_url, connections=CONNECTIONS, timeout=timeout,
+                                         transport=transport, headers={"Accept": "application/json",
+                                                                       "User-Agent": "commops"})
         # Shared with every replica through ``ledger`` (the store's, bot/store/rate_slices.py) when given.
         self.limiter = RateLimiter(rate_limit_per_minute, name="capillary", ledger=ledger)
         # A Retry-After is always waited out (for backoff_max at the most) before a read is tried again.
@@ -120,8 +123,11 @@ class CapillaryClient:
         return self.parse(ResendResult, {**_as_dict(reply.body), "warnings": reply.warnings,
                                          "request_id": reply.request_id}, reply)
 
-    async def customer_interactions(self, identifier_name: str, identifier_value: str) -> CustomerInteractions:
-        """One customer's recent messages by channel (a read: retried with backoff on 429/503).
+    async def customer_messages(self, identifier_name: str, identifier_value: str, *,
+                                keep: Callable[[str], bool]) -> list[ChannelMessage]:
+        """One customer's recent messages by channel (``GET /v2/customers/interaction``, a read: retried with backoff on
+        429/503), those whose status ``keep`` accepts, each with its channel's name. Only those messages are validated
+        in full: a watch-list poll reads thousands of customers' histories to keep a few of their messages.
 
         Raises NotFound with code 1012 when Capillary knows no such customer.
         """
@@ -130,7 +136,23 @@ class CapillaryClient:
                                                        "identifierValue": identifier_value, "type": "ALL"},
             idempotent=True, resource=CUSTOMER, operation="customer_interactions",
         )
-        return self.parse(CustomerInteractions, reply.body, reply)
+        body = reply.body if isinstance(reply.body, dict) else None
+        channels = body.get("interaction", ()) if body is not None else None
+        if not isinstance(channels, list | tuple):
+            raise self._malformed("interaction", reply)
+        kept: list[ChannelMessage] = []
+        for index, channel in enumerate(channels):
+            name = channel.get("name") if isinstance(channel, dict) else None
+            messages = channel.get("messageList", ()) if isinstance(channel, dict) else None
+            if not isinstance(name, str) or not isinstance(messages, list | tuple):
+                raise self._malformed(f"interaction.{index}", reply)
+            for number, message in enumerate(messages):
+                status = message.get("status") if isinstance(message, dict) else None
+                if not isinstance(status, str):
+                    raise self._malformed(f"interaction.{index}.messageList.{number}.status", reply)
+                if keep(status):
+                    kept.append(ChannelMessage(name, self.parse(InteractionMessage, message, reply)))
+        return kept
 
     async def upsert_communications(self, group_id: int, target_id: int,
                                     items: Sequence[CommunicationItem]) -> UpsertAnswer:
@@ -164,20 +186,24 @@ class CapillaryClient:
 
     # Machinery shared by every call -------------------------------------------------------------------------
 
-    @staticmethod
-    def parse(model: type[ModelT], data: Any, reply: Reply) -> ModelT:
+    @classmethod
+    def parse(cls, model: type[ModelT], data: Any, reply: Reply) -> ModelT:
         try:
             return model.model_validate(data)
         except ValidationError as error:
             field = ".".join(str(part) for part in error.errors()[0]["loc"])
-            outcome = _UNSURE if reply.changed_data else "; nothing was assumed."
-            raise MalformedResponse(
-                f"Capillary answered in an unexpected shape (field “{field}”){outcome}",
-                vendor=errors.VENDOR,
-                http_status=reply.status,
-                request_id=reply.request_id,
-                maybe_applied=reply.changed_data,
-            ) from None
+            raise cls._malformed(field, reply) from None
+
+    @staticmethod
+    def _malformed(field: str, reply: Reply) -> MalformedResponse:
+        outcome = _UNSURE if reply.changed_data else "; nothing was assumed."
+        return MalformedResponse(
+            f"Capillary answered in an unexpected shape (field “{field}”){outcome}",
+            vendor=errors.VENDOR,
+            http_status=reply.status,
+            request_id=reply.request_id,
+            maybe_applied=reply.changed_data,
+        )
 
     async def call(
         self,

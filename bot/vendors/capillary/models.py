@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -40,3 +42,11 @@ class InteractionChannel(VendorModel):
 class CustomerInteractions(VendorModel):
     name: str | None = None
     interaction: tuple[InteractionChannel, ...] = ()
+
+
+@dataclass(frozen=True)
+class ChannelMessage:
+    """A message of the interaction API with the name of the channel it went through (sms, email …)."""
+
+    channel: str
+    message: InteractionMessage

@@ -24,6 +24,8 @@ from bot.vendors.rate_limit import RateLimiter
 
 log = logging.getLogger("commops.comm")
 
+CONNECTIONS = 10  # calls in flight at most: campaign commands and the scheduled pauses, a few at a time
+
 CAMPAIGNS = "/v1/sms/campaigns"
 LIST_SUBJECT = "SMS campaign list"
 MAX_PAGES = 50  # a runaway "next" link must not loop for ever
@@ -44,10 +46,8 @@ class CommClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         secret = token.get_secret_value() if isinstance(token, SecretStr) else token
-        self._http = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
-            timeout=httpx.Timeout(timeout),
-            transport=transport,
+        self._http = retrying.VendorHttp(
+            base_url=base_url.rstrip("/"), connections=CONNECTIONS, timeout=timeout, transport=transport,
             headers={"Accept": "application/json", "User-Agent": "commops", "Authorization": f"Bearer {secret}"},
         )
         self._secrets = (secret,)  # redacted from whatever Comm's answers repeat

@@ -25,7 +25,7 @@ from bot.store.engine import Store
 from bot.store.leases import Heartbeat, Lease, holder_id
 from bot.store.schema import upgrade
 from bot.vendors.capillary import CapillaryClient
-from bot.vendors.capillary.models import CustomerInteractions
+from bot.vendors.capillary.models import ChannelMessage
 from tests.bot.alerts.fake_poster import FakePoster
 
 T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
@@ -215,11 +215,11 @@ class SlowCapillary:
     def __init__(self, clock: Clock, step: timedelta, meanwhile: Callable[[], Awaitable[Any]]) -> None:
         self.clock, self.step, self.meanwhile, self.calls = clock, step, meanwhile, 0
 
-    async def customer_interactions(self, name: str, value: str) -> CustomerInteractions:
+    async def customer_messages(self, name: str, value: str, *, keep: Callable[[str], bool]) -> list[ChannelMessage]:
         self.calls += 1
         self.clock.advance(self.step)
         await self.meanwhile()
-        return CustomerInteractions()
+        return []
 
 
 def job(store: Store, clock: Clock, poster: FakePoster, holder: str, capillary: object = None,

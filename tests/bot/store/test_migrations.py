@@ -352,3 +352,10 @@ def test_an_installed_package_carries_the_migrations() -> None:
               if path.is_file() and "__pycache__" not in path.parts]
     assert "migrations/env.py" in needed and "migrations/script.py.mako" in needed
     assert [path for path in needed if not any(fnmatch(path, pattern) for pattern in patterns)] == []
+
+
+def test_the_quick_look_at_the_revision_files_finds_alembics_head() -> None:
+    """``commops run`` recognises a database at head without loading Alembic (bot/store/schema.py, quick_head)."""
+    from bot.store.schema import quick_head
+
+    assert quick_head() == head()
