@@ -118,6 +118,14 @@ class ApprovalService:
     async def posted(self, request: ApprovalRequest, ts: str) -> None:
         await self.requests.posted(request.id, ts)
 
+    async def withdraw(self, request: ApprovalRequest, why: str) -> None:
+        """The request could not be posted where an approver would see it: it ends now (no approver is left waiting
+        on it, nothing can approve it later), and the audit log says why, under the request's attempt id."""
+        if await self.requests.withdraw(request.id, self._clock()):
+            await self._audit.record("approval.withdrawn", AuditOutcome.ERROR, request.requester, error=why,
+                                     attempt_id=request.attempt_id,
+                                     arguments={"request": request.id, "action": request.action})
+
     async def may_decide(self, request: ApprovalRequest, user_id: str) -> bool:
         """Whether ``user_id`` is an approver of the request: of the rules in force for its action when there are
         any (a lead removed from the policy can no longer approve), else of those it was asked under."""

@@ -99,8 +99,10 @@ async def hold(services: Services, client: AsyncWebClient, actor: Actor, attempt
             log.warning("could not post approval request %s by its fallback: %s", request.id, type(error).__name__)
     where = f"in {channel_link(actor.channel_id)}" if actor.channel_id else "here"
     if not posted:
+        await services.approvals.withdraw(request, "the request could not be posted in the channel")
         return (f":warning: `{request.action}` needs a second person's approval, and the bot could not post the "
-                f"request {where} (invite it to the channel). Nothing was done.")
+                f"request {where} (invite it to the channel, then ask again). Nothing was done, and nothing waits "
+                "for approval.")
     return (f":hourglass_flowing_sand: `{request.action}` needs a second person's approval, so nothing was done yet. "
             f"The request is posted {where}; it can be approved by {who_may_approve(request)} until "
             f"{slack_date(request.expires_at)}.")
