@@ -154,7 +154,12 @@ class ApprovalService:
         if not await self.requests.decide(request.id, wanted, person, now):
             await self.requests.expire(request.id, now)
             current = await self.requests.get(request.id) or request
-            return Decided(Verdict.EXPIRED if current.state is State.EXPIRED else Verdict.DECIDED, current)
+            expired = current.state is State.EXPIRED
+            await self._refused("expired" if expired else "decided",
+                                "the request had expired" if expired else f"the request was {current.state.value} "
+                                f"already, by {current.decided_by or 'someone'}", person, arguments,
+                                request.attempt_id)
+            return Decided(Verdict.EXPIRED if expired else Verdict.DECIDED, current)
         decided = replace(request, state=wanted, decided_at=now, decided_by=person.user_id,
                           decided_by_name=person.user_name)
         await self._audit.record(f"approval.{'approve' if approve else 'reject'}", AuditOutcome.OK, person,

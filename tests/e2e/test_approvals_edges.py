@@ -3,9 +3,12 @@ in the audit log, the Home tab lists only what the approver may decide now."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from pathlib import Path
 
+from tests.conftest import Sandbox
 from tests.e2e.conftest import Bot
-from tests.e2e.test_approvals import LEAD, TWELVE, abot, request_message
+from tests.e2e.test_approvals import GREG, LEAD, TWELVE, Clock, abot, approval_bot, ask_stop, press, stops
 from tests.e2e.test_home import open_home
 from tests.e2e.test_home import text as home_text
 from tests.e2e.test_shortcut import opened_view, posted_message, submit, use_shortcut
@@ -29,3 +32,21 @@ async def test_a_request_that_could_not_be_posted_does_not_wait_for_approval(abo
     assert [(row.action, row.outcome) for row in rows] == [("approval.request", "ok"), ("approval.withdrawn", "error")]
     assert rows[0].attempt_id == rows[1].attempt_id
     assert await abot.vendor_calls("/v2/communications/resend") == []
+
+
+async def test_a_click_too_late_is_in_the_audit_log_with_why(sandbox: Sandbox, tmp_path: Path) -> None:
+    clock = Clock()
+    async with approval_bot(sandbox, tmp_path, clock=clock) as bot:
+        request = await ask_stop(bot)
+        await press(bot, request, "approval.reject", LEAD)
+        await press(bot, request, "approval.approve", GREG)  # a stale copy of the buttons
+        second = await ask_stop(bot)
+        clock.ahead = timedelta(minutes=61)
+        await press(bot, second, "approval.approve", LEAD)
+        assert stops(bot) == []
+        rows = await bot.services.audit.query(actions=["approval.decide"])
+        assert [(row.user_id, row.outcome, row.error_code) for row in rows] == [
+            (GREG[0], "denied", "decided"), (LEAD[0], "denied", "expired")]
+        requests = await bot.services.audit.query(actions=["approval.request"])
+        assert [row.attempt_id for row in rows] == [row.attempt_id for row in requests]
+        assert "rejected already" in (rows[0].error or "")
