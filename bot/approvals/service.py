@@ -126,13 +126,19 @@ class ApprovalService:
                                      attempt_id=request.attempt_id,
                                      arguments={"request": request.id, "action": request.action})
 
-    async def may_decide(self, request: ApprovalRequest, user_id: str) -> bool:
-        """Whether ``user_id`` is an approver of the request: of the rules in force for its action when there are
-        any (a lead removed from the policy can no longer approve), else of those it was asked under."""
+    async def approvers_now(self, request: ApprovalRequest) -> ApprovalRequest:
+        """The request with the approvers who may decide it now: those of the rules in force for its action when
+        there are any (a lead removed from the policy can no longer approve), else those it was asked under."""
         rules = await self._access.approval_rules(request.action, ALL_IDS)
-        users, groups = ((approvers_of(rules).users, approvers_of(rules).groups) if rules
-                         else (request.approvers, request.approver_groups))
-        return user_id in users or await self._access.in_any_group(user_id, groups)
+        if not rules:
+            return request
+        now = approvers_of(rules)
+        return replace(request, approvers=now.users, approver_groups=now.groups)
+
+    async def may_decide(self, request: ApprovalRequest, user_id: str) -> bool:
+        """Whether ``user_id`` is an approver of the request now (:meth:`approvers_now`)."""
+        current = await self.approvers_now(request)
+        return user_id in current.approvers or await self._access.in_any_group(user_id, current.approver_groups)
 
     async def decide(self, request_id: str, person: Actor, *, approve: bool) -> Decided:
         """Approve (and carry out) or reject the request, once; every refusal is audited."""
@@ -148,7 +154,7 @@ class ApprovalService:
         if not await self.may_decide(request, person.user_id):
             await self._refused("not_approver", "not an approver of this action", person, arguments,
                                 request.attempt_id)
-            return Decided(Verdict.NOT_APPROVER, request)
+            return Decided(Verdict.NOT_APPROVER, await self.approvers_now(request))  # names who may, now
         now = self._clock()
         wanted = State.APPROVED if approve else State.REJECTED
         if not await self.requests.decide(request.id, wanted, person, now):
@@ -199,9 +205,13 @@ class ApprovalService:
     async def pending_for(self, approver_user_id: str, groups: Collection[str] = ()) -> list[ApprovalRequest]:
         """Requests waiting for a decision that ``approver_user_id`` (a member of ``groups``) may give, oldest
         first: what App Home lists as "approvals waiting for you"."""
-        return [request for request in await self.requests.pending(self._clock())
-                if request.requester.user_id != approver_user_id
-                and (approver_user_id in request.approvers or request.approver_groups & set(groups))]
+        waiting = []
+        for request in await self.requests.pending(self._clock()):
+            current = await self.approvers_now(request)  # as the Approve button will judge the click
+            if request.requester.user_id != approver_user_id and (
+                    approver_user_id in current.approvers or current.approver_groups & set(groups)):
+                waiting.append(request)
+        return waiting
 
     async def expired_now(self, request: ApprovalRequest) -> bool:
         """Whether a pending request is past its time (then marked so)."""

@@ -8,7 +8,21 @@ from pathlib import Path
 
 from tests.conftest import Sandbox
 from tests.e2e.conftest import Bot
-from tests.e2e.test_approvals import GREG, LEAD, TWELVE, Clock, abot, approval_bot, ask_stop, press, stops
+from tests.e2e.test_approvals import (
+    GREG,
+    LEAD,
+    POLICY,
+    TWELVE,
+    Clock,
+    abot,
+    approval_bot,
+    ask_resend,
+    ask_stop,
+    press,
+    request_message,
+    stops,
+    told,
+)
 from tests.e2e.test_home import open_home
 from tests.e2e.test_home import text as home_text
 from tests.e2e.test_shortcut import opened_view, posted_message, submit, use_shortcut
@@ -24,8 +38,8 @@ async def test_a_request_that_could_not_be_posted_does_not_wait_for_approval(abo
     abot.slack.fail_next("chat.postMessage", "not_in_channel")  # the form has no response URL to fall back on
     assert (await submit(abot, view)).status_code == 200
     await abot.settle()
-    told = str(abot.slack.calls("views.update")[-1].args["view"])
-    assert "could not post the request" in told and "nothing waits for approval" in told
+    form = str(abot.slack.calls("views.update")[-1].args["view"])
+    assert "could not post the request" in form and "nothing waits for approval" in form
     # No approver is shown a request they could never find, and nothing can approve it later.
     assert "Nothing waits for your approval." in home_text(await open_home(abot, LEAD))
     rows = await abot.services.audit.query(actions=["approval.*"])
@@ -50,3 +64,18 @@ async def test_a_click_too_late_is_in_the_audit_log_with_why(sandbox: Sandbox, t
         requests = await bot.services.audit.query(actions=["approval.request"])
         assert [row.attempt_id for row in rows] == [row.attempt_id for row in requests]
         assert "rejected already" in (rows[0].error or "")
+
+
+async def test_the_home_tab_follows_a_policy_reload_like_the_approve_button(abot: Bot) -> None:
+    await ask_resend(abot, TWELVE)
+    assert f"`{TWELVE[0]}`" in home_text(await open_home(abot, LEAD))
+    source = abot.services.access.source
+    assert source is not None
+    resend_rule = POLICY.index('actions = ["resend"]')  # the lead no longer approves resends; still stops
+    source.path.write_text(POLICY[:resend_rule] + POLICY[resend_rule:].replace(LEAD[0], "U0NEWLEAD1"))
+    source._recheck = 0  # the next request reads the new version
+    await press(abot, request_message(abot), "approval.approve", LEAD)
+    assert "Only <@U0NEWLEAD1>" in told(abot, LEAD)
+    home = home_text(await open_home(abot, LEAD))
+    assert "Nothing waits for your approval." in home and f"`{TWELVE[0]}`" not in home
+    assert f"`{TWELVE[0]}`" in home_text(await open_home(abot, ("U0NEWLEAD1", "newlead")))
