@@ -131,7 +131,8 @@ def register(app: Listeners, services: Services) -> None:
         held = await hold(services, client, actor, attempt_id, "resend",
                           {"ids": list(chosen), "overriding": {str(key): value for key, value in chosen.items()}},
                           described(list(chosen), chosen), count=len(chosen),
-                          audit={"communication_id": ",".join(map(str, chosen))})
+                          audit={"communication_id": ",".join(map(str, chosen))},
+                          fallback=lambda message: respond(**message))  # a channel the bot is not in
         if held is not None:
             await respond(response_type="ephemeral", replace_original=False, text=held)
             return

@@ -7,11 +7,14 @@ from datetime import timedelta
 from pathlib import Path
 
 from tests.conftest import Sandbox
-from tests.e2e.conftest import Bot
+from tests.e2e.campaign_support import campaign_bot
+from tests.e2e.conftest import ALICE, CHANNEL, Bot
 from tests.e2e.test_approvals import (
     GREG,
     LEAD,
     POLICY,
+    RESEND,
+    SEED,
     TWELVE,
     Clock,
     abot,
@@ -21,6 +24,7 @@ from tests.e2e.test_approvals import (
     press,
     request_message,
     stops,
+    text,
     told,
 )
 from tests.e2e.test_home import open_home
@@ -79,3 +83,26 @@ async def test_the_home_tab_follows_a_policy_reload_like_the_approve_button(abot
     home = home_text(await open_home(abot, LEAD))
     assert "Nothing waits for your approval." in home and f"`{TWELVE[0]}`" not in home
     assert f"`{TWELVE[0]}`" in home_text(await open_home(abot, ("U0NEWLEAD1", "newlead")))
+
+
+async def test_resend_anyway_in_a_channel_the_bot_is_not_in_posts_the_request_by_the_response_url(
+        sandbox: Sandbox, tmp_path: Path) -> None:
+    policy = tmp_path / "approval-policy.toml"
+    grant = f'[[grant]]\nactions = ["*"]\nusers = ["{ALICE[0]}"]\n'
+    policy.write_text(grant)
+    async with campaign_bot(sandbox, tmp_path, access_policy=policy) as bot:
+        await bot.command("/resend", str(SEED))
+        await bot.reply()
+        await bot.command("/resend", str(SEED))
+        await bot.reply(lambda call: "Not resent again" in str(call.args))
+        policy.write_text(f'{grant}\n[[approval]]\nactions = ["resend"]\napprovers = ["{LEAD[0]}"]\n')
+        assert bot.services.access.source is not None
+        bot.services.access.source._recheck = 0  # the next request reads the new version
+        [with_button] = [message for message in bot.slack.messages(CHANNEL) if "resend.anyway" in str(message)]
+        bot.slack.fail_next("chat.postMessage", "not_in_channel")
+        await press(bot, with_button, "resend.anyway", ALICE)
+        assert "The request is posted" in told(bot, ALICE)
+        request = request_message(bot)
+        assert f"resend message `{SEED}` *again*" in text(request)
+        await press(bot, request, "approval.approve", LEAD)
+        assert len(await bot.vendor_calls(RESEND)) == 2
