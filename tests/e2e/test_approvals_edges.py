@@ -106,3 +106,14 @@ async def test_resend_anyway_in_a_channel_the_bot_is_not_in_posts_the_request_by
         assert f"resend message `{SEED}` *again*" in text(request)
         await press(bot, request, "approval.approve", LEAD)
         assert len(await bot.vendor_calls(RESEND)) == 2
+
+
+async def test_the_home_tab_says_which_of_your_actions_wait_for_a_second_person(abot: Bot) -> None:
+    view = await open_home(abot, ALICE)
+    lines = [line for block in view["blocks"] if block.get("type") == "section"
+             for line in str(block["text"]["text"]).splitlines()]
+    stop = next(line for line in lines if "`campaign.stop`" in line)
+    resend = next(line for line in lines if line.startswith(":white_check_mark: `resend`"))
+    assert "Waits for a second person's approval" in stop and "ids up" not in stop
+    assert "Waits for a second person's approval from 10 ids up" in resend
+    assert "second person" not in next(line for line in lines if "`campaign.resume`" in line)
