@@ -147,6 +147,9 @@ class ApprovalService:
             await self._refused("unknown_request", "no such approval request", person, {"request": request_id}, None)
             return Decided(Verdict.UNKNOWN)
         arguments = {"request": request.id, "action": request.action, "requested_by": request.requester.user_id}
+        now = self._clock()
+        if request.state is not State.PENDING or request.expires_at <= now:  # too late, whoever clicks: say so
+            return await self._too_late(request, person, arguments, now)
         if person.user_id == request.requester.user_id:
             await self._refused("requester", "the requester may not decide their own request", person, arguments,
                                 request.attempt_id)
@@ -158,14 +161,7 @@ class ApprovalService:
         now = self._clock()
         wanted = State.APPROVED if approve else State.REJECTED
         if not await self.requests.decide(request.id, wanted, person, now):
-            await self.requests.expire(request.id, now)
-            current = await self.requests.get(request.id) or request
-            expired = current.state is State.EXPIRED
-            await self._refused("expired" if expired else "decided",
-                                "the request had expired" if expired else f"the request was {current.state.value} "
-                                f"already, by {current.decided_by or 'someone'}", person, arguments,
-                                request.attempt_id)
-            return Decided(Verdict.EXPIRED if expired else Verdict.DECIDED, current)
+            return await self._too_late(request, person, arguments, now)
         decided = replace(request, state=wanted, decided_at=now, decided_by=person.user_id,
                           decided_by_name=person.user_name)
         await self._audit.record(f"approval.{'approve' if approve else 'reject'}", AuditOutcome.OK, person,
@@ -181,6 +177,17 @@ class ApprovalService:
             attempt_id=request.attempt_id)
         return Decided(Verdict.APPROVED, replace(decided, state=State.EXECUTED, executed_at=finished,
                                                  outcome=executed.summary), executed)
+
+    async def _too_late(self, request: ApprovalRequest, person: Actor, arguments: Mapping[str, Any],
+                        now: datetime) -> Decided:
+        """The request was decided already, or is past its time (then marked expired): nothing is done; audited."""
+        await self.requests.expire(request.id, now)
+        current = await self.requests.get(request.id) or request
+        expired = current.state is State.EXPIRED
+        await self._refused("expired" if expired else "decided",
+                            "the request had expired" if expired else f"the request was {current.state.value} "
+                            f"already, by {current.decided_by or 'someone'}", person, arguments, request.attempt_id)
+        return Decided(Verdict.EXPIRED if expired else Verdict.DECIDED, current)
 
     async def _execute(self, request: ApprovalRequest, approver: Actor) -> Executed:
         requester = request.requester

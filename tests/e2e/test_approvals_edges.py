@@ -117,3 +117,21 @@ async def test_the_home_tab_says_which_of_your_actions_wait_for_a_second_person(
     assert "Waits for a second person's approval" in stop and "ids up" not in stop
     assert "Waits for a second person's approval from 10 ids up" in resend
     assert "second person" not in next(line for line in lines if "`campaign.resume`" in line)
+
+
+async def test_the_requester_clicking_a_request_too_late_is_told_so_not_to_find_an_approver(
+        sandbox: Sandbox, tmp_path: Path) -> None:
+    clock = Clock()
+    async with approval_bot(sandbox, tmp_path, clock=clock) as bot:
+        rejected = await ask_stop(bot)
+        await press(bot, rejected, "approval.reject", LEAD)
+        await press(bot, rejected, "approval.approve", ALICE)  # her stale copy of the buttons
+        assert f"<@{LEAD[0]}> already rejected this request" in told(bot, ALICE)
+        assert "someone else must approve" not in told(bot, ALICE)
+        bot.slack.clear()
+        waiting = await ask_stop(bot)
+        clock.ahead = timedelta(minutes=61)
+        await press(bot, waiting, "approval.approve", ALICE)
+        assert "can no longer be approved" in told(bot, ALICE) and "Ask again" in told(bot, ALICE)
+        assert "Expired" in text(request_message(bot))  # redrawn at once: no Approve button left to try
+        assert stops(bot) == []
