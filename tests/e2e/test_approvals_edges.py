@@ -21,6 +21,7 @@ from tests.e2e.test_approvals import (
     approval_bot,
     ask_resend,
     ask_stop,
+    forged,
     press,
     request_message,
     stops,
@@ -135,3 +136,22 @@ async def test_the_requester_clicking_a_request_too_late_is_told_so_not_to_find_
         assert "can no longer be approved" in told(bot, ALICE) and "Ask again" in told(bot, ALICE)
         assert "Expired" in text(request_message(bot))  # redrawn at once: no Approve button left to try
         assert stops(bot) == []
+
+
+async def test_a_click_carrying_one_request_on_another_message_redraws_only_the_request_s_own(
+        sandbox: Sandbox, tmp_path: Path) -> None:
+    clock = Clock()
+    others = [1746061653596 + 1000 + n for n in range(12)]
+    async with approval_bot(sandbox, tmp_path, clock=clock) as bot:
+        await ask_resend(bot, TWELVE)
+        first = request_message(bot)
+        await ask_resend(bot, others)
+        second = request_message(bot)
+        first_id = next(element["value"] for block in first["blocks"] if block["type"] == "actions"
+                        for element in block["elements"])
+        clock.ahead = timedelta(minutes=61)
+        # Anyone in the channel can read the first request's id; they send it from the second request's message.
+        await press(bot, forged(second, first_id), "approval.approve", ("U0OUT00001", "outsider"))
+        messages = {message["ts"]: message for message in bot.slack.messages(CHANNEL)}
+        assert f"`{others[0]}`" in text(messages[second["ts"]]) and f"`{TWELVE[0]}`" not in text(messages[second["ts"]])
+        assert "Expired" in text(messages[first["ts"]])
