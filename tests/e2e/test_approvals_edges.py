@@ -155,3 +155,12 @@ async def test_a_click_carrying_one_request_on_another_message_redraws_only_the_
         messages = {message["ts"]: message for message in bot.slack.messages(CHANNEL)}
         assert f"`{others[0]}`" in text(messages[second["ts"]]) and f"`{TWELVE[0]}`" not in text(messages[second["ts"]])
         assert "Expired" in text(messages[first["ts"]])
+
+
+async def test_an_approved_resend_that_meets_the_guard_says_how_to_send_those_anyway(abot: Bot) -> None:
+    await abot.command("/resend", str(TWELVE[0]))  # one id: under the threshold, resent now
+    await abot.reply()
+    await ask_resend(abot, TWELVE)
+    await press(abot, request_message(abot), "approval.approve", LEAD)
+    decided = text(request_message(abot))
+    assert "Not resent again" in decided and "press *Resend anyway*" in decided
