@@ -127,6 +127,14 @@ class ApprovalRequests:
         ).values(state=State.EXPIRED.value)
         return await self._changed(statement)
 
+    async def withdraw(self, request_id: str, now: datetime) -> bool:
+        """End a pending request at once (it could not be shown to anyone): expired now, so no click can approve
+        it; False when it was not pending."""
+        statement = update(ApprovalRequestRow).where(
+            ApprovalRequestRow.id == request_id, ApprovalRequestRow.state == State.PENDING.value,
+        ).values(state=State.EXPIRED.value, expires_at=now)
+        return await self._changed(statement)
+
     async def executed(self, request_id: str, now: datetime, outcome: str) -> bool:
         statement = update(ApprovalRequestRow).where(
             ApprovalRequestRow.id == request_id, ApprovalRequestRow.state == State.APPROVED.value,

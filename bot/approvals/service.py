@@ -118,13 +118,27 @@ class ApprovalService:
     async def posted(self, request: ApprovalRequest, ts: str) -> None:
         await self.requests.posted(request.id, ts)
 
-    async def may_decide(self, request: ApprovalRequest, user_id: str) -> bool:
-        """Whether ``user_id`` is an approver of the request: of the rules in force for its action when there are
-        any (a lead removed from the policy can no longer approve), else of those it was asked under."""
+    async def withdraw(self, request: ApprovalRequest, why: str) -> None:
+        """The request could not be posted where an approver would see it: it ends now (no approver is left waiting
+        on it, nothing can approve it later), and the audit log says why, under the request's attempt id."""
+        if await self.requests.withdraw(request.id, self._clock()):
+            await self._audit.record("approval.withdrawn", AuditOutcome.ERROR, request.requester, error=why,
+                                     attempt_id=request.attempt_id,
+                                     arguments={"request": request.id, "action": request.action})
+
+    async def approvers_now(self, request: ApprovalRequest) -> ApprovalRequest:
+        """The request with the approvers who may decide it now: those of the rules in force for its action when
+        there are any (a lead removed from the policy can no longer approve), else those it was asked under."""
         rules = await self._access.approval_rules(request.action, ALL_IDS)
-        users, groups = ((approvers_of(rules).users, approvers_of(rules).groups) if rules
-                         else (request.approvers, request.approver_groups))
-        return user_id in users or await self._access.in_any_group(user_id, groups)
+        if not rules:
+            return request
+        now = approvers_of(rules)
+        return replace(request, approvers=now.users, approver_groups=now.groups)
+
+    async def may_decide(self, request: ApprovalRequest, user_id: str) -> bool:
+        """Whether ``user_id`` is an approver of the request now (:meth:`approvers_now`)."""
+        current = await self.approvers_now(request)
+        return user_id in current.approvers or await self._access.in_any_group(user_id, current.approver_groups)
 
     async def decide(self, request_id: str, person: Actor, *, approve: bool) -> Decided:
         """Approve (and carry out) or reject the request, once; every refusal is audited."""
@@ -133,6 +147,9 @@ class ApprovalService:
             await self._refused("unknown_request", "no such approval request", person, {"request": request_id}, None)
             return Decided(Verdict.UNKNOWN)
         arguments = {"request": request.id, "action": request.action, "requested_by": request.requester.user_id}
+        now = self._clock()
+        if request.state is not State.PENDING or request.expires_at <= now:  # too late, whoever clicks: say so
+            return await self._too_late(request, person, arguments, now)
         if person.user_id == request.requester.user_id:
             await self._refused("requester", "the requester may not decide their own request", person, arguments,
                                 request.attempt_id)
@@ -140,13 +157,11 @@ class ApprovalService:
         if not await self.may_decide(request, person.user_id):
             await self._refused("not_approver", "not an approver of this action", person, arguments,
                                 request.attempt_id)
-            return Decided(Verdict.NOT_APPROVER, request)
+            return Decided(Verdict.NOT_APPROVER, await self.approvers_now(request))  # names who may, now
         now = self._clock()
         wanted = State.APPROVED if approve else State.REJECTED
         if not await self.requests.decide(request.id, wanted, person, now):
-            await self.requests.expire(request.id, now)
-            current = await self.requests.get(request.id) or request
-            return Decided(Verdict.EXPIRED if current.state is State.EXPIRED else Verdict.DECIDED, current)
+            return await self._too_late(request, person, arguments, now)
         decided = replace(request, state=wanted, decided_at=now, decided_by=person.user_id,
                           decided_by_name=person.user_name)
         await self._audit.record(f"approval.{'approve' if approve else 'reject'}", AuditOutcome.OK, person,
@@ -162,6 +177,17 @@ class ApprovalService:
             attempt_id=request.attempt_id)
         return Decided(Verdict.APPROVED, replace(decided, state=State.EXECUTED, executed_at=finished,
                                                  outcome=executed.summary), executed)
+
+    async def _too_late(self, request: ApprovalRequest, person: Actor, arguments: Mapping[str, Any],
+                        now: datetime) -> Decided:
+        """The request was decided already, or is past its time (then marked expired): nothing is done; audited."""
+        await self.requests.expire(request.id, now)
+        current = await self.requests.get(request.id) or request
+        expired = current.state is State.EXPIRED
+        await self._refused("expired" if expired else "decided",
+                            "the request had expired" if expired else f"the request was {current.state.value} "
+                            f"already, by {current.decided_by or 'someone'}", person, arguments, request.attempt_id)
+        return Decided(Verdict.EXPIRED if expired else Verdict.DECIDED, current)
 
     async def _execute(self, request: ApprovalRequest, approver: Actor) -> Executed:
         requester = request.requester
@@ -186,9 +212,13 @@ class ApprovalService:
     async def pending_for(self, approver_user_id: str, groups: Collection[str] = ()) -> list[ApprovalRequest]:
         """Requests waiting for a decision that ``approver_user_id`` (a member of ``groups``) may give, oldest
         first: what App Home lists as "approvals waiting for you"."""
-        return [request for request in await self.requests.pending(self._clock())
-                if request.requester.user_id != approver_user_id
-                and (approver_user_id in request.approvers or request.approver_groups & set(groups))]
+        waiting = []
+        for request in await self.requests.pending(self._clock()):
+            current = await self.approvers_now(request)  # as the Approve button will judge the click
+            if request.requester.user_id != approver_user_id and (
+                    approver_user_id in current.approvers or current.approver_groups & set(groups)):
+                waiting.append(request)
+        return waiting
 
     async def expired_now(self, request: ApprovalRequest) -> bool:
         """Whether a pending request is past its time (then marked so)."""

@@ -91,6 +91,13 @@ class HomeSources:
         """Every action for the user, judged outside channels (a grant limited to channels says where)."""
         return await explain(self.access, user_id, None)
 
+    async def approval_from(self, action: str) -> int | None:
+        """When ``action`` waits for a second person's approval: None never, 0 always, else from that many ids."""
+        rules = await self.access.approval_rules(action, 10**6)  # whatever their min_ids
+        if not rules:
+            return None
+        return 0 if any(rule.min_ids is None for rule in rules) else min(rule.min_ids or 0 for rule in rules)
+
     async def approvals(self, user_id: str, limit: int) -> Listing[ApprovalRequest] | None:
         """Requests waiting for ``user_id``'s decision, oldest first; None when the access policy makes them the
         approver of nothing (no two-person rule names them or a user group of theirs)."""

@@ -51,15 +51,20 @@ def refusal(decided: Decided) -> str | None:
 def register(app: Listeners, services: Services) -> None:
     async def show(client: AsyncWebClient, body: dict[str, Any], respond: AsyncRespond, request: ApprovalRequest,
                    decided: Decided) -> None:
-        """Redraw the request message from the store (never from what the click carried)."""
+        """Redraw the request message from the store (never from what the click carried): where the bot posted it,
+        never the message the click names (a click carrying one request's id from another message must not
+        overwrite that one); one posted through a response URL, by the click's own response URL."""
         message = decided_message(request, decided.executed, services.clock())
-        channel = str((body.get("channel") or {}).get("id") or request.requester.channel_id or "")
-        ts = str((body.get("message") or {}).get("ts") or request.message_ts or "")
-        try:
-            await client.chat_update(channel=channel, ts=ts, **message)
-            return
-        except SlackApiError as error:
-            log.warning("could not update approval request %s: %s", request.id, error.response.get("error"))
+        channel, ts = request.requester.channel_id or "", request.message_ts or ""
+        if channel and ts:
+            try:
+                await client.chat_update(channel=channel, ts=ts, **message)
+                return
+            except SlackApiError as error:
+                log.warning("could not update approval request %s: %s", request.id, error.response.get("error"))
+        clicked = str((body.get("message") or {}).get("ts") or "")
+        if ts and clicked != ts:
+            return  # the click came from elsewhere: its response URL would replace that other message
         try:
             await respond(replace_original=True, **message)
         except Exception as error:  # the decision stands and is audited; only the message is behind

@@ -79,6 +79,15 @@ APPROVAL_ACTIONS = {ui.PAUSE_UNTIL: "campaign.pause", ui.SCHEDULE_PAUSE: "campai
                     ui.SCHEDULE_RESUME: "campaign.resume"}
 
 
+async def approval_action(services: Services, action_id: str) -> str:
+    """The action whose two-person rule a confirm click falls under. A pause that resumes by itself resumes too:
+    when only resuming needs approval, it waits for a resume approver (else the rule would be one click away)."""
+    action = APPROVAL_ACTIONS[action_id]
+    if action_id == ui.PAUSE_UNTIL and not await needs(services, action) and await needs(services, "campaign.resume"):
+        return "campaign.resume"
+    return action
+
+
 async def hold_schedule(services: Services, call: Call, action_id: str, value: str,
                         button: ScheduleButton) -> str | None:
     """The requester's note when scheduling waits for approval (the scheduling needs it, not each run); None when
@@ -98,7 +107,7 @@ async def hold_schedule(services: Services, call: Call, action_id: str, value: s
                  "approved)."]
     if campaign is not None and plan(campaign, op).changes:
         lines.append(campaign_ui.change_lines(plan(campaign, op).changes))
-    return await hold(services, call.client, call.actor, call.attempt_id, APPROVAL_ACTIONS[action_id],
+    return await hold(services, call.client, call.actor, call.attempt_id, await approval_action(services, action_id),
                       {"campaign_id": button.campaign_id, "schedule": action_id, "value": value}, lines,
                       audit={"campaign_id": button.campaign_id},
                       fallback=fallback(call))
@@ -149,7 +158,7 @@ class ScheduleListeners:
             await bad_button(call)
             return
         op, origin = CONFIRMS[action_id]
-        if await needs(self.services, APPROVAL_ACTIONS[action_id]):
+        if await needs(self.services, await approval_action(self.services, action_id)):
             held = await hold_schedule(self.services, call, action_id, value, button)
             if held is not None:
                 await call.tell(held)

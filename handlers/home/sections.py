@@ -74,7 +74,7 @@ async def what_you_may_do(ctx: HomeContext) -> list[Block]:
     reasons = {reason(s) for s in allowed}
     shared = reasons.pop() if len(allowed) > 1 and len(reasons) == 1 else None  # said once, not on every line
     lines = [f":white_check_mark: `{s.action}`: {s.purpose}" + ("" if shared else f" _({reason(s)})_")
-             for s in allowed]
+             + await _approval_note(ctx, s.action) for s in allowed]
     lines += [f":lock: `{s.action}`: {s.purpose}. _Not for you: {reason(s)}._" for s in denied]
     blocks = ([context(f"All of these: {shared}.")] if shared else []) + grouped_sections(lines, "home-access")
     if denied:
@@ -82,6 +82,14 @@ async def what_you_may_do(ctx: HomeContext) -> list[Block]:
         blocks.append(context(f"To get one of them, {how_to_get(first)} (or that action). `/resend help`, "
                               "`/campaign help` and `/comm help` show what you may use in each channel."))
     return blocks
+
+
+async def _approval_note(ctx: HomeContext, action: str) -> str:
+    """What a two-person rule on ``action`` means for the person: it waits for a second person's approval."""
+    least = await ctx.sources.approval_from(action)
+    if least is None:
+        return ""
+    return f". :raised_hand: Waits for a second person's approval{f' from {least} ids up' if least else ''}"
 
 
 def _more(count: int, where: str) -> list[Block]:

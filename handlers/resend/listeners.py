@@ -13,7 +13,7 @@ from bot.actor import Actor
 from bot.approvals.service import ApprovalRequest, Executed
 from bot.audit.log import AuditOutcome
 from bot.errors import UsageError
-from bot.resend.service import USAGE, parse_anyway_value, parse_message_ids
+from bot.resend.service import USAGE, ResendStatus, parse_anyway_value, parse_message_ids
 from bot.services import Services
 from bot.work import Busy
 from handlers.middleware.authorize import ANY, Routes
@@ -63,8 +63,11 @@ def register(app: Listeners, services: Services) -> None:
         with ticket:
             outcomes = await services.resend.resend_many(ids, actor, overriding=chosen or None,
                                                          attempt_id=request.attempt_id, ticket=ticket)
-        return Executed(any(item.result is not None for item in outcomes), summary_text(outcomes),
-                        tuple(outcome_line(item) for item in outcomes))
+        lines = [outcome_line(item) for item in outcomes]
+        if any(item.outcome is ResendStatus.DUPLICATE for item in outcomes):  # no Resend anyway button here
+            lines.append("_To send those again anyway, `/resend` them and press *Resend anyway* (under the rule, "
+                         "that asks for approval again)._")
+        return Executed(any(item.result is not None for item in outcomes), summary_text(outcomes), tuple(lines))
 
     if services.approvals is not None:
         services.approvals.register("resend", carry_out)
@@ -131,7 +134,8 @@ def register(app: Listeners, services: Services) -> None:
         held = await hold(services, client, actor, attempt_id, "resend",
                           {"ids": list(chosen), "overriding": {str(key): value for key, value in chosen.items()}},
                           described(list(chosen), chosen), count=len(chosen),
-                          audit={"communication_id": ",".join(map(str, chosen))})
+                          audit={"communication_id": ",".join(map(str, chosen))},
+                          fallback=lambda message: respond(**message))  # a channel the bot is not in
         if held is not None:
             await respond(response_type="ephemeral", replace_original=False, text=held)
             return

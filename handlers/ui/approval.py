@@ -99,11 +99,24 @@ async def hold(services: Services, client: AsyncWebClient, actor: Actor, attempt
             log.warning("could not post approval request %s by its fallback: %s", request.id, type(error).__name__)
     where = f"in {channel_link(actor.channel_id)}" if actor.channel_id else "here"
     if not posted:
+        await services.approvals.withdraw(request, "the request could not be posted in the channel")
         return (f":warning: `{request.action}` needs a second person's approval, and the bot could not post the "
-                f"request {where} (invite it to the channel). Nothing was done.")
+                f"request {where} (invite it to the channel, then ask again). Nothing was done, and nothing waits "
+                "for approval.")
     return (f":hourglass_flowing_sand: `{request.action}` needs a second person's approval, so nothing was done yet. "
             f"The request is posted {where}; it can be approved by {who_may_approve(request)} until "
             f"{slack_date(request.expires_at)}.")
+
+
+def _within(lines: Sequence[str], prefix: str, room: int) -> list[dict[str, Any]]:
+    """``lines`` in sections, in at most ``room`` blocks: the last says how many more there are when they do not
+    fit (a digest of thousands of ids), so the blocks after them (Approve and Reject) are never cut off."""
+    blocks = grouped_sections(list(lines) or ["(no details)"], prefix)
+    if len(blocks) <= room:
+        return blocks
+    kept = blocks[:max(room - 1, 0)]
+    shown = sum(str(block["text"]["text"]).count("\n") + 1 for block in kept)
+    return [*kept, context(f"… and {len(lines) - shown} more, not shown here: all {len(lines)} are part of it.")]
 
 
 def request_message(request: ApprovalRequest) -> dict[str, Any]:
@@ -111,7 +124,7 @@ def request_message(request: ApprovalRequest) -> dict[str, Any]:
     what = WHAT.get(request.action, request.action)
     blocks = [section(f":raised_hand: *Approval needed*: {mention(request.requester.user_id)} asks to {what} "
                       f"(`{escape(request.action)}`). Exactly this will happen:", block_id="approval-head")]
-    blocks += grouped_sections(list(request.description) or ["(no details)"], "approval-what")
+    blocks += _within(request.description, "approval-what", MAX_BLOCKS - 3)  # head, who and when, the buttons
     blocks.append(context(f"Requested by {mention(request.requester.user_id)} {slack_date(request.created_at)} · "
                           f"may be approved by {who_may_approve(request)} · expires "
                           f"{slack_date(request.expires_at)}"))
@@ -137,7 +150,7 @@ def decided_message(request: ApprovalRequest, executed: Executed | None, now: da
     what = WHAT.get(request.action, request.action)
     blocks = [section(f"{head}: {mention(request.requester.user_id)} asked to {what} (`{escape(request.action)}`):",
                       block_id="approval-head")]
-    blocks += grouped_sections(list(request.description) or ["(no details)"], "approval-what")
+    blocks += _within(request.description, "approval-what", 20)  # room for the outcome below
     people = [f"Requested by {mention(request.requester.user_id)} {slack_date(request.created_at)}"]
     if request.decided_by and request.decided_at is not None:
         verb = "rejected" if request.state is State.REJECTED else "approved"
@@ -151,7 +164,8 @@ def decided_message(request: ApprovalRequest, executed: Executed | None, now: da
         blocks.append(section(f"{icon} *Outcome* {slack_date(request.executed_at or now)}: {escape(outcome)}",
                               block_id="approval-outcome"))
     if executed is not None:
-        blocks += grouped_sections(list(executed.lines), "approval-result") if executed.lines else []
+        room = MAX_BLOCKS - len(blocks) - len(executed.blocks)
+        blocks += _within(executed.lines, "approval-result", room) if executed.lines else []
         blocks += list(executed.blocks)
     text = f"{head.split('*')[1] if '*' in head else head}: {request.requester.user_name}'s {request.action}"
     return {"text": escape(text), "blocks": blocks[:MAX_BLOCKS]}

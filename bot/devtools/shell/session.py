@@ -164,13 +164,13 @@ class Shell:
 
     async def open_home(self) -> None:
         """Open the Home tab as Slack does (an ``app_home_opened`` event), then draw what the bot published."""
-        status, text = await self.dispatch(payloads.app_home_opened(SHELL_USER))
+        status, text = await self.dispatch(payloads.app_home_opened(self.user_id))
         self.show_ack(status, text)
         await self.settle()
         self.show_home()
 
     def show_home(self) -> None:
-        view = self.emulator.home_views.get(SHELL_USER)
+        view = self.emulator.home_views.get(self.user_id)
         if view is None:
             self.term.say("commops published no Home tab.")
             return
@@ -193,9 +193,9 @@ class Shell:
         ts = f"{time.time():.6f}"
         message = {"type": "message", "user": "U0SOMEONE", "ts": ts, "text": text}
         body = payloads.message_action(
-            message, callback_id=SHORTCUT, user_id=SHELL_USER, user_name=self.user_name, channel_id=SHELL_CHANNEL,
+            message, callback_id=SHORTCUT, user_id=self.user_id, user_name=self.user_name, channel_id=SHELL_CHANNEL,
             channel_name="shell", response_url=self.emulator.new_response_url(
-                channel_id=SHELL_CHANNEL, user_id=SHELL_USER, message_ts=ts),
+                channel_id=SHELL_CHANNEL, user_id=self.user_id, message_ts=ts),
             trigger_id=self.emulator.new_trigger_id())
         await self._send(body)
 
@@ -212,7 +212,7 @@ class Shell:
         action["block_id"] = button.block_id
         view = button.origin.get("view")
         if isinstance(view, dict) and button.origin.get("message") is None:  # a button in a modal or the Home tab
-            await self._send(payloads.block_actions(action, user_id=SHELL_USER, user_name=self.user_name, view=view,
+            await self._send(payloads.block_actions(action, user_id=self.user_id, user_name=self.user_name, view=view,
                                                     trigger_id=self.emulator.new_trigger_id(view_id=view.get("id"))))
             if view.get("type") == "home":
                 self.show_home()

@@ -91,8 +91,11 @@ async def test_approve_runs_it_once_with_three_linked_audit_rows(store: Store, t
     stored = await approvals.requests.get(request.id)
     assert stored is not None and stored.state is State.EXECUTED and stored.outcome == "stopped"
     rows = [row for row in await audit.query() if row.attempt_id == request.attempt_id]
-    assert [row.action for row in rows] == ["approval.request", "approval.approve", "approval.executed"]
-    executed = rows[-1]
+    assert [row.action for row in rows if row.outcome == "ok"] == ["approval.request", "approval.approve",
+                                                                    "approval.executed"]
+    [late] = [row for row in rows if row.outcome != "ok"]  # the click that found it decided, and why
+    assert (late.action, late.outcome, late.error_code) == ("approval.decide", "denied", "decided")
+    [executed] = [row for row in rows if row.action == "approval.executed"]
     assert executed.arguments["requested_by"] == ALICE.user_id and executed.arguments["approved_by"] in (
         LEAD.user_id, GREG.user_id)
 

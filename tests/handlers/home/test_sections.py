@@ -19,6 +19,9 @@ class Sources:
     async def standings(self, user_id: str) -> list[Standing]:
         return [Standing("resend", True, "granted", (1,), ("user",)), Standing("audit.read", False, "not_granted")]
 
+    async def approval_from(self, action: str) -> int | None:
+        return None
+
 
 def context_for() -> HomeContext:
     return HomeContext("U0ALICE01", datetime(2026, 11, 27, tzinfo=UTC), cast(HomeSources, Sources()))
