@@ -18,10 +18,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook import WebhookResponse
 
 from bot.alerts.job import AlertScheduler, CycleReport, build_alert_job
+from bot.approvals.sweeper import ExpirySweeper
 from bot.schedule.runner import ScheduleRunner
 from bot.services import Services, build_services
 from bot.settings import Settings, SettingsError
 from handlers.alerts.poster import SlackDigestPoster
+from handlers.approvals.listeners import redraw_expired
 from handlers.campaign.reporter import SlackScheduleReporter
 from handlers.families import FAMILIES
 from handlers.middleware import authorize, replay
@@ -189,6 +191,16 @@ def start_schedule(services: Services, slack: AsyncWebClient, **kwargs: Any) -> 
     runner = ScheduleRunner(services.schedule, SlackScheduleReporter(slack), clock=services.clock, **kwargs)
     runner.start()
     return runner
+
+
+def start_approval_expiry(services: Services, slack: AsyncWebClient) -> ExpirySweeper | None:
+    """Start the sweep that expires approval requests nobody decided in time and redraws their messages with
+    ``slack``; None when the two-person rule is not built (no approvals service)."""
+    if services.approvals is None:
+        return None
+    sweeper = ExpirySweeper(services.approvals, redraw_expired(slack, services), clock=services.clock)
+    sweeper.start()
+    return sweeper
 
 
 def slack_client(settings: Settings) -> AsyncWebClient:

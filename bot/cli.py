@@ -174,7 +174,7 @@ def _loaded_settings(mode: Mode | None) -> Settings:
 
 
 async def _serve_loaded(settings: Settings, mode: Mode, url: str, loaded: Loaded, link: SocketLink) -> None:
-    from bot.app import build_app, close_app, start_alerts, start_schedule
+    from bot.app import build_app, close_app, start_alerts, start_approval_expiry, start_schedule
     from bot.retention.prune import start_retention
     from bot.services import build_services
     from bot.serving import DRAIN_SECONDS, stop_event_on_signals
@@ -189,6 +189,7 @@ async def _serve_loaded(settings: Settings, mode: Mode, url: str, loaded: Loaded
     alert_scheduler = start_alerts(services, app.client)  # None, and a log line, when ALERT_CHANNEL is unset
     schedule_runner = start_schedule(services, app.client)  # None, and a log line, when Comm is not configured
     retention = start_retention(settings, services.store, clock=services.clock)  # alerts on or off
+    expiry = start_approval_expiry(services, app.client)
     serving = logging.getLogger("commops.serving")
     try:
         loaded.attach(app, services)
@@ -201,11 +202,13 @@ async def _serve_loaded(settings: Settings, mode: Mode, url: str, loaded: Loaded
         await stop.wait()
         serving.info("stopping: no new requests; finishing those in progress")
         await link.close()
-        await services.background.drain(DRAIN_SECONDS)
+        await services.background.finish(DRAIN_SECONDS)  # then interrupt the rest while the store is open
     finally:
         if schedule_runner is not None:
             await schedule_runner.stop()
         await retention.stop()
+        if expiry is not None:
+            await expiry.stop()
         if alert_scheduler is not None:
             await alert_scheduler.stop()
         await close_app(app)

@@ -399,15 +399,6 @@ def stop_event_on_signals() -> asyncio.Event:
     return stop
 
 
-async def run_http(app: AsyncApp, services: Services, *, host: str, port: int) -> None:
-    stop = stop_event_on_signals()
-    async with serve_http(app, services, host=host, port=port) as url:
-        log.info("serving Slack over HTTP at %s/slack/events", url)
-        await stop.wait()
-        log.info("stopping: no new requests; finishing those in progress")
-    await services.background.finish(DRAIN_SECONDS)
-
-
 SocketListener = Callable[[Any, Any], Awaitable[None]]
 
 
@@ -503,12 +494,3 @@ async def _connect(handler: Any, app: AsyncApp) -> None:
     # slack_sdk retries a failed connection by itself (and logs each failure) until it is closed.
     await handler.connect_async()
     log.info("connected to Slack in Socket Mode")
-
-
-async def run_socket(app: AsyncApp, services: Services, app_token: str, *, host: str, health_port: int) -> None:
-    stop = stop_event_on_signals()
-    async with serve_socket(app, services, app_token, host=host, health_port=health_port) as serving:
-        log.info("serving Slack in Socket Mode; /healthz, /readyz and /metrics at %s", serving.health_url)
-        await stop.wait()
-        log.info("stopping: no new requests; finishing those in progress")
-    await services.background.finish(DRAIN_SECONDS)

@@ -127,6 +127,15 @@ class ApprovalRequests:
         ).values(state=State.EXPIRED.value)
         return await self._changed(statement)
 
+    async def due_to_expire(self, now: datetime, limit: int) -> list[ApprovalRequest]:
+        """Pending requests whose time to be decided has ended, oldest first."""
+        statement = select(ApprovalRequestRow).where(
+            ApprovalRequestRow.state == State.PENDING.value, ApprovalRequestRow.expires_at <= now,
+        ).order_by(ApprovalRequestRow.expires_at).limit(limit)
+        async with self._store.session() as session:
+            rows = (await session.execute(statement)).scalars().all()
+        return [ApprovalRequest.of(row) for row in rows]
+
     async def withdraw(self, request_id: str, now: datetime) -> bool:
         """End a pending request at once (it could not be shown to anyone): expired now, so no click can approve
         it; False when it was not pending."""

@@ -220,6 +220,19 @@ class ApprovalService:
                 waiting.append(request)
         return waiting
 
+    async def expire_due(self, now: datetime, limit: int) -> list[ApprovalRequest]:
+        """Expire up to ``limit`` pending requests past their time, each audited under its attempt id; those this
+        call expired (a click or another replica may have taken some first)."""
+        expired: list[ApprovalRequest] = []
+        for request in await self.requests.due_to_expire(now, limit):
+            if not await self.requests.expire(request.id, now):
+                continue
+            await self._audit.record("approval.expired", AuditOutcome.OK, request.requester,
+                                     attempt_id=request.attempt_id,
+                                     arguments={"request": request.id, "action": request.action})
+            expired.append(replace(request, state=State.EXPIRED))
+        return expired
+
     async def expired_now(self, request: ApprovalRequest) -> bool:
         """Whether a pending request is past its time (then marked so)."""
         return await self.requests.expire(request.id, self._clock())

@@ -6,6 +6,7 @@ does not know, is a clear refusal. The decision itself is bot.approvals' (one cl
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncRespond
@@ -96,3 +97,14 @@ def register(app: Listeners, services: Services) -> None:
 
     app.action(APPROVE)(decide)
     app.action(REJECT)(decide)
+
+
+def redraw_expired(client: AsyncWebClient, services: Services) -> Callable[[ApprovalRequest], Awaitable[None]]:
+    """How the expiry sweep (bot/approvals/sweeper.py) redraws a request that expired unanswered: its message,
+    where the bot posted it, without its buttons. One posted through a response URL is redrawn by a click on it."""
+    async def redraw(request: ApprovalRequest) -> None:
+        channel, ts = request.requester.channel_id or "", request.message_ts or ""
+        if channel and ts:
+            await client.chat_update(channel=channel, ts=ts, **decided_message(request, None, services.clock()))
+
+    return redraw

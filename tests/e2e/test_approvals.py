@@ -13,8 +13,10 @@ from typing import Any
 
 import pytest
 
+from bot.approvals.sweeper import ExpirySweeper
 from bot.audit.report import render
 from bot.devtools.slack_emulator import SlackEmulator
+from handlers.approvals.listeners import redraw_expired
 from tests.conftest import Sandbox
 from tests.e2e.campaign_support import IDS, SENDS, ask, campaign_bot, last_ephemeral, puts, shown
 from tests.e2e.conftest import ALICE, BOB, CHANNEL, Bot
@@ -217,6 +219,28 @@ async def test_an_expired_request_can_no_longer_be_approved(sandbox: Sandbox, tm
         await press(bot, request, "approval.approve", LEAD)
         assert "expired" in told(bot, LEAD) and "can no longer be approved" in told(bot, LEAD)
         assert "Expired" in text(request_message(bot))
+        assert stops(bot) == []
+
+
+async def test_a_request_nobody_decides_expires_by_itself_and_its_message_says_so(
+        sandbox: Sandbox, tmp_path: Path) -> None:
+    clock = Clock()
+    async with approval_bot(sandbox, tmp_path, clock=clock) as bot:
+        asked_for = await ask_stop(bot)
+        assert bot.services.approvals is not None
+        # As `commops run` starts it (bot/app.py: start_approval_expiry), swept here by hand on the bot's clock.
+        sweeper = ExpirySweeper(bot.services.approvals, redraw_expired(bot.app.client, bot.services), clock=clock)
+        assert await sweeper.sweep() == 0  # not due yet
+        clock.ahead = timedelta(minutes=61)
+        assert await sweeper.sweep() == 1
+        assert await sweeper.sweep() == 0  # once
+        expired = request_message(bot)
+        assert "Expired" in text(expired) and "approval.approve" not in str(expired["blocks"])
+        asked = (await bot.services.audit.query(actions=["approval.request"]))[-1]
+        rows = await bot.services.audit.query(actions=["approval.expired"])
+        assert [(row.user_id, row.attempt_id) for row in rows] == [(ALICE[0], asked.attempt_id)]
+        await press(bot, asked_for, "approval.approve", LEAD)  # a stale copy of the buttons
+        assert "expired" in told(bot, LEAD)
         assert stops(bot) == []
 
 

@@ -1,0 +1,63 @@
+"""Requests nobody decided in time: marked expired when their time ends, not only when someone clicks, so the
+request message stops offering Approve and Reject and says it expired.
+
+Each sweep takes the pending requests past their time and expires each with the same conditional ``UPDATE … WHERE
+state = 'pending' AND expires_at <= now`` a click uses: with several replicas sweeping, or a click arriving at the
+same moment, one of them expires it, and only that one redraws the message and writes the audit row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from bot.approvals.requests import ApprovalRequest
+from bot.approvals.service import ApprovalService
+
+log = logging.getLogger("commops.approvals")
+
+EVERY_SECONDS = 30.0  # how late an expired request's message may be redrawn at most
+BATCH = 100  # requests one sweep expires at most; the next sweep takes the rest
+
+Redraw = Callable[[ApprovalRequest], Awaitable[None]]
+
+
+class ExpirySweeper:
+    def __init__(self, approvals: ApprovalService, redraw: Redraw, *, clock: Callable[[], datetime],
+                 every: float = EVERY_SECONDS) -> None:
+        self._approvals = approvals
+        self._redraw = redraw
+        self._clock = clock
+        self._every = every
+        self._task: asyncio.Task[None] | None = None
+
+    async def sweep(self) -> int:
+        """Expire what is past its time now; how many this sweep expired (others may have taken some)."""
+        expired = await self._approvals.expire_due(self._clock(), BATCH)
+        for request in expired:
+            try:
+                await self._redraw(request)
+            except Exception as error:  # it is expired all the same; a click on it says so
+                log.warning("could not redraw expired approval request %s: %s", request.id, type(error).__name__)
+        return len(expired)
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="approval expiry")
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.sweep()
+            except Exception:  # the store is down, say: the next sweep tries again
+                log.exception("approvals: the expiry sweep failed; trying again in %g s", self._every)
+            await asyncio.sleep(self._every)
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
