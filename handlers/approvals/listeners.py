@@ -18,9 +18,10 @@ from bot.approvals.service import ApprovalRequest, Decided, State, Verdict
 from bot.audit.log import AuditOutcome
 from bot.services import Services
 from handlers.middleware.authorize import OPEN, Routes
+from handlers.middleware.call import Call
 from handlers.middleware.early_ack import Listeners
 from handlers.ui.approval import APPROVE, REJECT, decided_message, read_button_value, who_may_approve
-from handlers.ui.formatting import mention, slack_date
+from handlers.ui.formatting import context, escape, mention, slack_date
 
 log = logging.getLogger("commops.handlers.approvals")
 
@@ -50,8 +51,8 @@ def refusal(decided: Decided) -> str | None:
 
 
 def register(app: Listeners, services: Services) -> None:
-    async def show(client: AsyncWebClient, body: dict[str, Any], respond: AsyncRespond, request: ApprovalRequest,
-                   decided: Decided) -> None:
+    async def show(client: AsyncWebClient, body: dict[str, Any], respond: AsyncRespond | None,
+                   request: ApprovalRequest, decided: Decided) -> None:
         """Redraw the request message from the store (never from what the click carried): where the bot posted it,
         never the message the click names (a click carrying one request's id from another message must not
         overwrite that one); one posted through a response URL, by the click's own response URL."""
@@ -64,8 +65,8 @@ def register(app: Listeners, services: Services) -> None:
             except SlackApiError as error:
                 log.warning("could not update approval request %s: %s", request.id, error.response.get("error"))
         clicked = str((body.get("message") or {}).get("ts") or "")
-        if ts and clicked != ts:
-            return  # the click came from elsewhere: its response URL would replace that other message
+        if respond is None or (ts and clicked != ts):
+            return  # the click came from elsewhere (another message, a Home tab): nothing of it to replace
         try:
             await respond(replace_original=True, **message)
         except Exception as error:  # the decision stands and is audited; only the message is behind
@@ -74,12 +75,14 @@ def register(app: Listeners, services: Services) -> None:
     async def decide(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
                      actor: Actor, attempt_id: str, client: AsyncWebClient) -> None:
         await ack()
+        # A click on an approver's Home tab has no response URL: the person is told by the one reply path.
+        home = (body.get("view") or {}).get("type") == "home"
+        call = Call(actor, attempt_id, ack, None if home else respond, client)
         approvals = services.approvals
         value = str(action.get("value", ""))
         request_id = read_button_value(value)
         if approvals is None or request_id is None:
-            await respond(response_type="ephemeral", replace_original=False,
-                          text=":no_entry: That button carries no approval request the bot made, so nothing was done.")
+            await call.tell(":no_entry: That button carries no approval request the bot made, so nothing was done.")
             await services.audit.record("approval.decide", AuditOutcome.INVALID, actor,
                                         arguments={"value": value[:200]}, error="not a button value the bot made",
                                         attempt_id=attempt_id)
@@ -87,13 +90,15 @@ def register(app: Listeners, services: Services) -> None:
         decided = await approvals.decide(request_id, actor, approve=action.get("action_id") == APPROVE)
         text = refusal(decided)
         if text is not None:
-            await respond(response_type="ephemeral", replace_original=False, text=text)
+            await call.tell(text)
+        if home:
+            await redraw_home(client, body, actor.user_id, str(action.get("block_id") or ""), decided, text)
         request = decided.request
         if request is None or decided.verdict in (Verdict.UNKNOWN, Verdict.REQUESTER, Verdict.NOT_APPROVER):
             return
         if decided.verdict is Verdict.DECIDED and request.state is State.APPROVED:
             return  # being carried out by the click that won: it shows the outcome when done
-        await show(client, body, respond, request, decided)
+        await show(client, body, None if home else respond, request, decided)
 
     app.action(APPROVE)(decide)
     app.action(REJECT)(decide)
@@ -108,3 +113,23 @@ def redraw_expired(client: AsyncWebClient, services: Services) -> Callable[[Appr
             await client.chat_update(channel=channel, ts=ts, **decided_message(request, None, services.clock()))
 
     return redraw
+
+
+async def redraw_home(client: AsyncWebClient, body: dict[str, Any], user_id: str, block_id: str, decided: Decided,
+                      refused: str | None) -> None:
+    """The approver's Home tab after a click on it: the clicked request's buttons give way to what the click did,
+    the rest of the tab as Slack sent it (the next open or Refresh draws it anew)."""
+    view = body.get("view") or {}
+    blocks = [block for block in view.get("blocks") or [] if isinstance(block, dict)]
+    if refused is not None:
+        done = refused
+    elif decided.executed is not None:
+        done = f":white_check_mark: You approved it: {escape(decided.executed.summary)}"
+    else:
+        done = ":no_entry_sign: You rejected it: nothing was done."
+    redrawn = [context(done) if block.get("block_id") == block_id else block for block in blocks]
+    try:
+        await client.views_publish(user_id=user_id, view={"type": "home", "callback_id": view.get("callback_id")
+                                                          or "home", "blocks": redrawn})
+    except Exception as error:  # the decision stands; the tab catches up on its next open
+        log.warning("could not redraw the Home tab of %s: %s", user_id, type(error).__name__)

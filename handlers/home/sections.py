@@ -17,9 +17,11 @@ from datetime import datetime
 from typing import Any
 
 from bot.access.explain import Standing, how_to_get
+from bot.approvals.requests import ApprovalRequest
 from bot.audit.log import AuditEntry
 from bot.home.sources import HomeSources, NotConfigured
 from bot.vendors.errors import VendorError
+from handlers.ui.approval import decision_buttons
 from handlers.ui.formatting import (
     Block,
     channel_link,
@@ -29,6 +31,7 @@ from handlers.ui.formatting import (
     fit,
     grouped_sections,
     mention,
+    section,
     slack_date,
 )
 from handlers.ui.help import reason
@@ -96,23 +99,35 @@ def _more(count: int, where: str) -> list[Block]:
     return [context(f"… and {count} more: {where}")] if count > 0 else []
 
 
+DECIDABLE_HERE = 3  # requests with their own Approve and Reject on the tab; the rest are listed above them
+
+
+def _request_line(request: ApprovalRequest) -> str:
+    what = " ".join(line.lstrip("• ") for line in request.description[:3])
+    if len(request.description) > 3:
+        what += f" and {len(request.description) - 3} more"
+    where = f" in {channel_link(request.requester.channel_id)}" if request.requester.channel_id else ""
+    return (f"{mention(request.requester.user_id)} asks to `{escape(request.action)}`{where} "
+            f"{slack_date(request.created_at)}: {fit(what, 300)} (expires {slack_date(request.expires_at)})")
+
+
 async def approvals_waiting(ctx: HomeContext) -> list[Block] | None:
+    """The requests this person may decide, the oldest with Approve and Reject right here: a request asked in a
+    direct message or a private channel may be where its approver cannot see it."""
     listing = await ctx.sources.approvals(ctx.user_id, LISTED)
     if listing is None:  # the policy makes this person the approver of nothing
         return None
     if not listing.total:
         return [context("Nothing waits for your approval.")]
-    lines = []
-    for request in listing.items:
-        what = " ".join(line.lstrip("• ") for line in request.description[:3])
-        if len(request.description) > 3:
-            what += f" and {len(request.description) - 3} more"
-        where = f" in {channel_link(request.requester.channel_id)}" if request.requester.channel_id else ""
-        lines.append(f"• {mention(request.requester.user_id)} asks to `{escape(request.action)}`{where} "
-                     f"{slack_date(request.created_at)}: {fit(what, 300)} (expires {slack_date(request.expires_at)})")
-    return [*grouped_sections(lines, "home-approvals"),
-            *_more(listing.more, "each request in its channel has its own Approve and Reject"),
-            context("Approve or Reject on the request's message in its channel.")]
+    blocks: list[Block] = []
+    for request in listing.items[:DECIDABLE_HERE]:
+        blocks += [section(_request_line(request)), decision_buttons(request, f"home-approval:{request.id}")]
+    rest = [f"• {_request_line(request)}" for request in listing.items[DECIDABLE_HERE:]]
+    blocks += grouped_sections(rest, "home-approvals") if rest else []
+    more = listing.total - min(listing.total, DECIDABLE_HERE)
+    if more:
+        blocks.append(context(f"{more} more: decide them on their messages, or here once the ones above are done."))
+    return blocks
 
 
 async def scheduled(ctx: HomeContext) -> list[Block] | None:
@@ -193,7 +208,7 @@ async def everyones_actions(ctx: HomeContext) -> list[Block] | None:
 # The Home tab, top to bottom.
 SECTIONS: list[HomeSection] = [
     HomeSection("What you may do", what_you_may_do),
-    HomeSection("Approvals waiting for you", approvals_waiting),
+    HomeSection("Approvals waiting for you", approvals_waiting, max_blocks=9),
     HomeSection("Scheduled pauses and resumes", scheduled),
     HomeSection("Paused campaigns", paused_campaigns),
     HomeSection("Latest alert run", alert_run),
@@ -243,12 +258,12 @@ def top(ctx: HomeContext) -> list[Block]:
 async def compose(ctx: HomeContext, sections: Sequence[HomeSection] = SECTIONS) -> list[Block]:
     """Every section, built side by side, within :data:`MAX_BLOCKS`."""
     ctx.standings = {s.action: s for s in await ctx.sources.standings(ctx.user_id)}
-    bodies = await asyncio.gather(*(_run(section, ctx) for section in sections))
+    bodies = await asyncio.gather(*(_run(each, ctx) for each in sections))
     blocks = top(ctx)
-    for section, body in zip(sections, bodies, strict=True):
+    for each, body in zip(sections, bodies, strict=True):
         if body is None:
             continue
-        part = [{"type": "divider"}, _header(section.title), *body[: section.max_blocks]]
+        part = [{"type": "divider"}, _header(each.title), *body[: each.max_blocks]]
         if len(blocks) + len(part) > MAX_BLOCKS - 1:
             blocks.append(context("More did not fit on this page; the commands above show it."))
             break

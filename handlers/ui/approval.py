@@ -119,6 +119,15 @@ def _within(lines: Sequence[str], prefix: str, room: int) -> list[dict[str, Any]
     return [*kept, context(f"… and {len(lines) - shown} more, not shown here: all {len(lines)} are part of it.")]
 
 
+def decision_buttons(request: ApprovalRequest, block_id: str) -> dict[str, Any]:
+    """Approve (with a confirm dialog) and Reject for ``request``: on its message, and on an approver's Home tab."""
+    approve = button("Approve", APPROVE, request.id, style="primary", confirm=confirm_dialog(
+        "Approve and carry out?", f"This carries out what {escape(request.requester.user_name)} asked for, now, "
+        "as shown in the request.", confirm="Approve"))
+    return {"type": "actions", "block_id": block_id,
+            "elements": [approve, button("Reject", REJECT, request.id, style="danger")]}
+
+
 def request_message(request: ApprovalRequest) -> dict[str, Any]:
     """The pending request: who asks, exactly what will happen, Approve (with a confirm dialog) and Reject."""
     what = WHAT.get(request.action, request.action)
@@ -128,11 +137,7 @@ def request_message(request: ApprovalRequest) -> dict[str, Any]:
     blocks.append(context(f"Requested by {mention(request.requester.user_id)} {slack_date(request.created_at)} · "
                           f"may be approved by {who_may_approve(request)} · expires "
                           f"{slack_date(request.expires_at)}"))
-    approve = button("Approve", APPROVE, request.id, style="primary", confirm=confirm_dialog(
-        "Approve and carry out?", f"This carries out what {escape(request.requester.user_name)} asked for, now, "
-        "as shown in the request.", confirm="Approve"))
-    blocks.append({"type": "actions", "block_id": f"approval:{request.id}",
-                   "elements": [approve, button("Reject", REJECT, request.id, style="danger")]})
+    blocks.append(decision_buttons(request, f"approval:{request.id}"))
     text = f"Approval needed: {request.requester.user_name} asks to {what}"
     return {"text": escape(text), "blocks": blocks[:MAX_BLOCKS]}
 

@@ -15,6 +15,7 @@ import pytest
 
 from bot.approvals.sweeper import ExpirySweeper
 from bot.audit.report import render
+from bot.devtools import slack_payloads as payloads
 from bot.devtools.slack_emulator import SlackEmulator
 from handlers.approvals.listeners import redraw_expired
 from tests.conftest import Sandbox
@@ -381,3 +382,33 @@ async def test_the_home_tab_lists_requests_waiting_for_an_approver(abot: Bot) ->
     assert "Approvals waiting for you" not in headers(await open_home(abot, ALICE))  # she asked; she approves nothing
     await press(abot, request_message(abot), "approval.reject", LEAD)
     assert "Nothing waits for your approval." in home_text(await open_home(abot, LEAD))
+
+
+def home_click(home: dict[str, Any], action_id: str, user: tuple[str, str]) -> str:
+    """A click on the first request's button on ``home`` (an approver's Home tab), as Slack sends it."""
+    row = next(block for block in home["blocks"] if str(block.get("block_id", "")).startswith("home-approval:"))
+    button = next(element for element in row["elements"] if element["action_id"] == action_id)
+    return payloads.block_actions(
+        {"type": "button", "action_id": action_id, "value": button["value"], "block_id": row["block_id"]},
+        user_id=user[0], user_name=user[1], view=home, trigger_id=payloads.new_trigger_id())
+
+
+async def test_an_approver_decides_on_the_home_tab_and_the_request_message_follows(abot: Bot) -> None:
+    await ask_resend(abot, TWELVE)
+    for_lead, for_greg = await open_home(abot, LEAD), await open_home(abot, GREG)
+    abot.slack.clear()
+    assert (await abot.post(home_click(for_lead, "approval.approve", LEAD))).status_code == 200
+    await abot.settle()
+    assert len(await abot.vendor_calls(RESEND)) == 12  # carried out once
+    assert "Approved and carried out" in text(request_message(abot))  # the request's own message, in its channel
+    tab = abot.slack.home_views[LEAD[0]]
+    assert "You approved it" in home_text(tab)
+    assert not any(str(block.get("block_id", "")).startswith("home-approval:") for block in tab["blocks"])
+
+    abot.slack.clear()
+    assert (await abot.post(home_click(for_greg, "approval.approve", GREG))).status_code == 200  # a stale tab
+    await abot.settle()
+    assert len(await abot.vendor_calls(RESEND)) == 12  # not again
+    assert "already approved" in home_text(abot.slack.home_views[GREG[0]])
+    told_greg = [call for call in abot.slack.calls("chat.postMessage") if "already approved" in str(call.args)]
+    assert told_greg, "the approver who came second is told, though a Home tab has no response URL"
