@@ -469,6 +469,13 @@ class AccessControl:
             return ()
         return (await self.source.current()).approval_rules(action, count)
 
+    async def approval_threshold(self, action: str) -> int | None:
+        """When ``action`` waits for a second person's approval: None never, 0 always, else from that many ids."""
+        rules = await self.approval_rules(action, 10**6)  # whatever their min_ids
+        if not rules:
+            return None
+        return 0 if any(rule.min_ids is None for rule in rules) else min(rule.min_ids or 0 for rule in rules)
+
     async def in_any_group(self, user_id: str, usergroup_ids: Iterable[str]) -> bool:
         """Whether ``user_id`` is in one of the user groups (False without a directory: fail closed)."""
         wanted = list(usergroup_ids)

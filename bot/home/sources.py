@@ -93,10 +93,7 @@ class HomeSources:
 
     async def approval_from(self, action: str) -> int | None:
         """When ``action`` waits for a second person's approval: None never, 0 always, else from that many ids."""
-        rules = await self.access.approval_rules(action, 10**6)  # whatever their min_ids
-        if not rules:
-            return None
-        return 0 if any(rule.min_ids is None for rule in rules) else min(rule.min_ids or 0 for rule in rules)
+        return await self.access.approval_threshold(action)
 
     async def approvals(self, user_id: str, limit: int) -> Listing[ApprovalRequest] | None:
         """Requests waiting for ``user_id``'s decision, oldest first; None when the access policy makes them the

@@ -47,7 +47,14 @@ ROUTES = Routes(commands={"/resend": {ANY: "resend"}}, actions={RESEND_ANYWAY: "
 async def personal_usage(services: Services, actor: Actor) -> str:
     """The usage of /resend when the person may resend here; else what it is, why not, and how to get access."""
     standings = await explain(services.access, actor.user_id, actor.channel_id, ("resend",))
-    return personal_help("/resend", [HelpLine(USAGE, ("resend",), usable=True)], standings)
+    lines = [HelpLine(USAGE, ("resend",), usable=True)]
+    least = await services.access.approval_threshold("resend")
+    if least is not None:  # the two-person rule: said before anyone is surprised by a resend that waits
+        many = f"of {least} ids or more " if least > 1 else ""
+        lines.append(HelpLine(f"A /resend {many}waits for a second person's approval (the access policy's "
+                              "[[approval]] rule): the bot posts the request here, and an approver decides it.",
+                              ("resend",)))
+    return personal_help("/resend", lines, standings)
 
 
 def register(app: Listeners, services: Services) -> None:

@@ -412,3 +412,8 @@ async def test_an_approver_decides_on_the_home_tab_and_the_request_message_follo
     assert "already approved" in home_text(abot.slack.home_views[GREG[0]])
     told_greg = [call for call in abot.slack.calls("chat.postMessage") if "already approved" in str(call.args)]
     assert told_greg, "the approver who came second is told, though a Home tab has no response URL"
+
+
+async def test_resend_help_says_from_how_many_ids_a_resend_waits_for_approval(abot: Bot) -> None:
+    response = await abot.command("/resend", "help")
+    assert "A /resend of 10 ids or more waits for a second person's approval" in response.text
