@@ -148,6 +148,15 @@ def stale_headers(body: str) -> dict[str, str]:
 
 
 @pytest.fixture
+async def guarded(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[Bot]:
+    """A bot under the access tests' policy (tests/e2e/access_support.py)."""
+    from tests.e2e.access_support import guarded_bot  # it builds on this module: imported when used
+
+    async with guarded_bot(sandbox, tmp_path) as running:
+        yield running
+
+
+@pytest.fixture
 async def cbot(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[Bot]:
     """A bot that also reaches Comm, with the campaign tests' policy (tests/e2e/campaign_support.py)."""
     from tests.e2e.campaign_support import campaign_bot  # it builds on this module: imported when used

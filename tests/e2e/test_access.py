@@ -4,48 +4,17 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from bot.access.policy import PolicySource
 from bot.audit.log import AuditEntry
 from tests.conftest import Sandbox
-from tests.e2e.conftest import ALICE, CHANNEL, Bot, running_bot
+from tests.e2e.access_support import AUDREY, CAROL, ELSEWHERE, GREG, POLICY
+from tests.e2e.conftest import CHANNEL, Bot, running_bot
 
 SEED, SEED_RESENT = 1746061653596, 1748743190124
 RESEND = "/v2/communications/resend"
-CAROL = ("U0CAROL01", "carol")  # in no grant
-GREG = ("U0GREG001", "greg")  # in the ops user group
-AUDREY = ("U0AUDREY1", "audrey")  # the auditor
-OPS_GROUP = "S0OPS0001"
-ELSEWHERE = "C0RANDOM1"
-POLICY = f"""
-[[grant]]
-actions = ["resend", "campaign.*"]
-users = ["{ALICE[0]}"]
-channels = ["{CHANNEL}"]
-
-[[grant]]
-actions = ["resend"]
-usergroups = ["{OPS_GROUP}"]
-
-[[grant]]
-actions = ["audit.read"]
-users = ["{AUDREY[0]}"]
-"""
-
-
-@pytest.fixture
-async def guarded(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[Bot]:
-    policy = tmp_path / "policy.toml"
-    policy.write_text(POLICY)
-    async with running_bot(sandbox, tmp_path, access_policy=policy) as bot:
-        bot.slack.add_usergroup(OPS_GROUP, [GREG[0]])
-        # Look at the file on every request (production: at most once a second), so reload tests need no sleep.
-        bot.services.access.source = PolicySource(policy, recheck_seconds=0)
-        yield bot
 
 
 async def rows(bot: Bot, count: int) -> list[AuditEntry]:

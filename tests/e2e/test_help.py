@@ -2,39 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
-
-from bot.access.policy import PolicySource
-from tests.conftest import Sandbox
-from tests.e2e.conftest import ALICE, CHANNEL, Bot, running_bot
-
-CAROL = ("U0CAROL01", "carol")  # in no grant
-GREG = ("U0GREG001", "greg")  # in the ops user group
-OPS_GROUP = "S0OPS0001"
-ELSEWHERE = "C0RANDOM1"
-POLICY = f"""
-[[grant]]
-actions = ["resend", "campaign.*"]
-users = ["{ALICE[0]}"]
-channels = ["{CHANNEL}"]
-
-[[grant]]
-actions = ["resend"]
-usergroups = ["{OPS_GROUP}"]
-"""
-
-
-@pytest.fixture
-async def guarded(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[Bot]:
-    policy = tmp_path / "policy.toml"
-    policy.write_text(POLICY)
-    async with running_bot(sandbox, tmp_path, access_policy=policy) as bot:
-        bot.slack.add_usergroup(OPS_GROUP, [GREG[0]])
-        bot.services.access.source = PolicySource(policy, recheck_seconds=0)
-        yield bot
+from tests.e2e.access_support import CAROL, ELSEWHERE, GREG
+from tests.e2e.conftest import ALICE, CHANNEL, Bot
 
 
 async def help_text(bot: Bot, command: str, user: tuple[str, str], channel: str = CHANNEL) -> str:
