@@ -166,20 +166,26 @@ def _grant(table: Mapping[str, Any], number: int, source: str) -> Grant:
         if stray_star or not any(matches(pattern, action) for action in ACTIONS):
             raise PolicyError(f"{where}, field actions: unknown action {pattern!r} "
                               f"(known: {', '.join(ACTIONS)}; patterns such as campaign.* and *)")
-    ids: dict[str, frozenset[str]] = {}
-    for name in ("users", "usergroups", "channels"):
-        if name not in table:
-            continue
-        values = _strings(table[name], f"{where}, field {name}")
-        shape, expected = _ID_SHAPES[name]
-        for value in values:
-            if not shape.fullmatch(value):
-                raise PolicyError(f"{where}, field {name}: {value!r} is not {expected}")
-        ids[name] = frozenset(values)
+    ids = _id_fields(table, where, {"users": "users", "usergroups": "usergroups", "channels": "channels"})
     if not ids.get("users") and not ids.get("usergroups"):
         raise PolicyError(f"{where}: grants to nobody: give users and/or usergroups")
     return Grant(number, tuple(actions), ids.get("users", frozenset()), ids.get("usergroups", frozenset()),
                  ids.get("channels"))
+
+
+def _id_fields(table: Mapping[str, Any], where: str, shapes: Mapping[str, str]) -> dict[str, frozenset[str]]:
+    """The id lists ``table`` has among ``shapes`` (field name -> the kind of Slack id it holds), each id checked."""
+    ids: dict[str, frozenset[str]] = {}
+    for name, kind in shapes.items():
+        if name not in table:
+            continue
+        values = _strings(table[name], f"{where}, field {name}")
+        shape, expected = _ID_SHAPES[kind]
+        for value in values:
+            if not shape.fullmatch(value):
+                raise PolicyError(f"{where}, field {name}: {value!r} is not {expected}")
+        ids[name] = frozenset(values)
+    return ids
 
 
 _APPROVAL_FIELDS = ("actions", "approvers", "approver_groups", "min_ids", "expires_minutes")
@@ -202,16 +208,7 @@ def _approval(table: Mapping[str, Any], number: int, source: str) -> ApprovalRul
         if not any(action in APPROVABLE for action in covered):
             raise PolicyError(f"{where}, field actions: {pattern!r} cannot require approval (only "
                               f"{', '.join(APPROVABLE)} can)")
-    ids: dict[str, frozenset[str]] = {}
-    for name, shape_of in (("approvers", "users"), ("approver_groups", "usergroups")):
-        if name not in table:
-            continue
-        values = _strings(table[name], f"{where}, field {name}")
-        shape, expected = _ID_SHAPES[shape_of]
-        for value in values:
-            if not shape.fullmatch(value):
-                raise PolicyError(f"{where}, field {name}: {value!r} is not {expected}")
-        ids[name] = frozenset(values)
+    ids = _id_fields(table, where, {"approvers": "users", "approver_groups": "usergroups"})
     if not ids.get("approvers") and not ids.get("approver_groups"):
         raise PolicyError(f"{where}: nobody may approve: give approvers and/or approver_groups")
     min_ids = table.get("min_ids")
