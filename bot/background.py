@@ -13,8 +13,10 @@ import ctypes
 import ctypes.util
 import gc
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 log = logging.getLogger("commops.background")
 
@@ -88,3 +90,20 @@ class BackgroundWork:
                 task.cancel()
             await asyncio.wait(set(self._tasks), timeout=INTERRUPTED_SECONDS)
         return still
+
+
+async def stop_job(scheduler: AsyncIOScheduler | None, running: Iterable[asyncio.Task[Any] | None],
+                   grace: float) -> None:
+    """Stop a periodic job (APScheduler on the bot's loop) before the store closes: no new run; a run under way
+    gets ``grace`` seconds to finish, then is cancelled and gets ``grace`` more to clean up after itself (release
+    its lease, write its rows)."""
+    if scheduler is not None and scheduler.running:
+        scheduler.shutdown(wait=False)
+    tasks = {task for task in running if task is not None and not task.done()}
+    if not tasks:
+        return
+    _done, still = await asyncio.wait(tasks, timeout=grace)
+    for task in still:
+        task.cancel()
+    if still:
+        await asyncio.wait(still, timeout=grace)

@@ -35,6 +35,7 @@ from bot.alerts.domain import Candidate, Digest, normalise_status, undelivered_m
 from bot.alerts.outbox import Outbox
 from bot.alerts.posting import DigestPoster, PostRefused
 from bot.alerts.watchlist import Customer, CustomerList, Customers, WatchlistFile
+from bot.background import stop_job
 from bot.observability.metrics import observe_alert_cycle
 from bot.settings import Settings, SettingsError
 from bot.store.engine import Store
@@ -386,16 +387,8 @@ class AlertScheduler:
             )
 
     async def stop(self, grace: float = STOP_GRACE) -> None:
-        if self._scheduler.running:
-            self._scheduler.shutdown(wait=False)
-        running = {task for task in self._running if not task.done()}
-        if running:
-            # Cancelling is safe: whatever was not marked posted stays pending for the next start.
-            _done, still = await asyncio.wait(running, timeout=grace)
-            for task in still:
-                task.cancel()
-            if still:  # let it release the lease before the store closes
-                await asyncio.wait(still, timeout=grace)
+        # Cancelling is safe: whatever was not marked posted stays pending for the next start.
+        await stop_job(self._scheduler, self._running, grace)
 
 
 def _quiet_skips(record: logging.LogRecord) -> bool:

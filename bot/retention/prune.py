@@ -39,6 +39,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import ColumnElement, delete, select
 
 from bot.access.replays import KEEP as SEEN_REQUESTS_KEEP
+from bot.background import stop_job
 from bot.resend.claims import GUARD_WINDOW, STALE_PENDING
 from bot.settings import Settings
 from bot.store.engine import Store
@@ -192,15 +193,7 @@ class RetentionScheduler:
             self._running = None
 
     async def stop(self, grace: float = STOP_GRACE) -> None:
-        if self._scheduler.running:
-            self._scheduler.shutdown(wait=False)
-        running = self._running
-        if running is not None and not running.done():
-            _done, still = await asyncio.wait({running}, timeout=grace)
-            for task in still:
-                task.cancel()
-            if still:  # let it release the lease before the store closes
-                await asyncio.wait(still, timeout=grace)
+        await stop_job(self._scheduler, [self._running], grace)
 
 
 def start_retention(settings: Settings, store: Store, *, clock: Callable[[], datetime] | None = None,

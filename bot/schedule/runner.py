@@ -23,6 +23,7 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.background import stop_job
 from bot.schedule.actions import REPORT_GIVE_UP, ScheduledAction, ScheduledActions
 from bot.schedule.report import Reporter, RunReport, RunResult, base_report
 from bot.schedule.service import ScheduleService
@@ -143,12 +144,4 @@ class ScheduleRunner:
             self._running = None
 
     async def stop(self, grace: float = STOP_GRACE) -> None:
-        if self._scheduler is not None and self._scheduler.running:
-            self._scheduler.shutdown(wait=False)
-        running = self._running
-        if running is not None and not running.done():
-            _done, still = await asyncio.wait({running}, timeout=grace)
-            for task in still:
-                task.cancel()
-            if still:
-                await asyncio.wait(still, timeout=grace)
+        await stop_job(self._scheduler, [self._running], grace)
