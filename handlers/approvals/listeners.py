@@ -57,13 +57,12 @@ def register(app: Listeners, services: Services) -> None:
         never the message the click names (a click carrying one request's id from another message must not
         overwrite that one); one posted through a response URL, by the click's own response URL."""
         message = decided_message(request, decided.executed, services.clock())
-        channel, ts = request.requester.channel_id or "", request.message_ts or ""
-        if channel and ts:
-            try:
-                await client.chat_update(channel=channel, ts=ts, **message)
+        ts = request.message_ts or ""
+        try:
+            if await update_posted(client, request, message):
                 return
-            except SlackApiError as error:
-                log.warning("could not update approval request %s: %s", request.id, error.response.get("error"))
+        except SlackApiError as error:
+            log.warning("could not update approval request %s: %s", request.id, error.response.get("error"))
         clicked = str((body.get("message") or {}).get("ts") or "")
         if respond is None or (ts and clicked != ts):
             return  # the click came from elsewhere (another message, a Home tab): nothing of it to replace
@@ -108,11 +107,19 @@ def redraw_expired(client: AsyncWebClient, services: Services) -> Callable[[Appr
     """How the expiry sweep (bot/approvals/sweeper.py) redraws a request that expired unanswered: its message,
     where the bot posted it, without its buttons. One posted through a response URL is redrawn by a click on it."""
     async def redraw(request: ApprovalRequest) -> None:
-        channel, ts = request.requester.channel_id or "", request.message_ts or ""
-        if channel and ts:
-            await client.chat_update(channel=channel, ts=ts, **decided_message(request, None, services.clock()))
+        await update_posted(client, request, decided_message(request, None, services.clock()))
 
     return redraw
+
+
+async def update_posted(client: AsyncWebClient, request: ApprovalRequest, message: dict[str, Any]) -> bool:
+    """Replace the request's message where the bot posted it (its stored channel and ts); False when it was not
+    posted by the bot (a response URL carried it), so there is nothing of the bot's to update."""
+    channel, ts = request.requester.channel_id or "", request.message_ts or ""
+    if not (channel and ts):
+        return False
+    await client.chat_update(channel=channel, ts=ts, **message)
+    return True
 
 
 async def redraw_home(client: AsyncWebClient, body: dict[str, Any], user_id: str, block_id: str, decided: Decided,
