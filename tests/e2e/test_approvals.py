@@ -417,3 +417,22 @@ async def test_an_approver_decides_on_the_home_tab_and_the_request_message_follo
 async def test_resend_help_says_from_how_many_ids_a_resend_waits_for_approval(abot: Bot) -> None:
     response = await abot.command("/resend", "help")
     assert "A /resend of 10 ids or more waits for a second person's approval" in response.text
+
+
+async def test_a_forged_value_on_a_home_tab_click_is_refused_to_the_clicker(abot: Bot) -> None:
+    await ask_resend(abot, TWELVE)
+    home = await open_home(abot, LEAD)
+    row = next(block for block in home["blocks"] if str(block.get("block_id", "")).startswith("home-approval:"))
+    abot.slack.clear()
+    body = payloads.block_actions(
+        {"type": "button", "action_id": "approval.approve", "value": "<!channel> not an id",
+         "block_id": row["block_id"]},
+        user_id=LEAD[0], user_name=LEAD[1], view=home, trigger_id=payloads.new_trigger_id())
+    assert (await abot.post(body)).status_code == 200
+    await abot.settle()
+    assert await abot.vendor_calls(RESEND) == []
+    told_lead = [call for call in abot.slack.calls("chat.postMessage")
+                 if "carries no approval request" in str(call.args)]
+    assert told_lead and "<!channel>" not in str(told_lead[0].args)
+    rows = await abot.services.audit.query(actions=["approval.decide"])
+    assert rows[-1].user_id == LEAD[0] and rows[-1].outcome == "invalid"
